@@ -1,0 +1,257 @@
+package phoenix
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var (
+	// PVE's snapshot name rule (pve-guest-common: pve-snapshot-name).
+	snapshotNameRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]+$`)
+	// PVE's mac-addr format refuses multicast addresses (the I/G bit).
+	macRe = regexp.MustCompile(`^[0-9a-fA-F][02468aceACE](:[0-9a-fA-F]{2}){5}$`)
+	// Feature names become file names: plain names only.
+	featureNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	portMapRe     = regexp.MustCompile(`^[0-9]{1,5}(:[0-9]{1,5})?(/(tcp|udp))?$`)
+)
+
+// PVE's container feature flags (pct set --features).
+var lxcFeatureFlags = setOf("nesting", "keyctl", "fuse", "mknod", "mount", "force_rw_sys")
+
+// ValidFeatureName reports whether a feature name is safe to turn into a script path.
+func ValidFeatureName(name string) bool {
+	return featureNameRe.MatchString(name) && !strings.Contains(name, "..")
+}
+
+// ValidSnapshotName returns why PVE would reject a snapshot name, or "".
+func ValidSnapshotName(kind Kind, name string) string {
+	switch {
+	case len(name) > 40:
+		return fmt.Sprintf("snapshot name %q is longer than 40 characters", name)
+	case !snapshotNameRe.MatchString(name):
+		return fmt.Sprintf("snapshot name %q does not match ^[a-zA-Z][a-zA-Z0-9_-]+$", name)
+	case name == "current", kind == KindVM && name == "pending", kind == KindLXC && name == "vzdump":
+		return fmt.Sprintf("snapshot name %q is reserved by PVE", name)
+	}
+	return ""
+}
+
+func checkCIDR(s scope, key, v string) bool {
+	if _, err := netip.ParsePrefix(v); err != nil {
+		s.errorf(s.value(key), key, "expected an address in CIDR notation (e.g. 10.0.0.5/24), got %q", v)
+		return false
+	}
+	return true
+}
+
+func checkIP(s scope, key, v string) bool {
+	if _, err := netip.ParseAddr(v); err != nil {
+		s.errorf(s.value(key), key, "expected an IP address, got %q", v)
+		return false
+	}
+	return true
+}
+
+// checkIPConfig validates an interface address ("dhcp", "manual" or CIDR) and
+// its gateway, which must be of the same family.
+func checkIPConfig(s scope, ipKey, ip, gw string) {
+	var prefix netip.Prefix
+	switch ip {
+	case "", "dhcp", "manual", "auto":
+	default:
+		p, err := netip.ParsePrefix(ip)
+		if err != nil {
+			s.errorf(s.value(ipKey), ipKey, `expected "dhcp" or an address in CIDR notation (e.g. 10.0.0.5/24), got %q`, ip)
+			break
+		}
+		prefix = p
+	}
+	if gw == "" {
+		return
+	}
+	gwKey := "gw"
+	if s.value("gw") == nil { // gateway from a defaults string
+		gwKey = ipKey
+	}
+	addr, err := netip.ParseAddr(gw)
+	if err != nil {
+		s.errorf(s.value(gwKey), gwKey, "expected a gateway IP address, got %q", gw)
+		return
+	}
+	if prefix.IsValid() && addr.Is4() != prefix.Addr().Is4() {
+		s.errorf(s.value(gwKey), gwKey, "gateway %s is not of the same address family as %s", gw, ip)
+	}
+}
+
+// checkCommon validates single-entry rules shared by both kinds.
+func (b *builder) checkCommon(g *Guest, s scope) {
+	if g.Name != "" && !validHostname(g.Name) {
+		s.errorf(s.value("name"), "name", "expected a DNS name (letters, digits, '-' and '.'), got %q", g.Name)
+	}
+	if g.TemplateSnapshot != "" {
+		if why := ValidSnapshotName(g.Kind, g.TemplateSnapshot); why != "" {
+			s.errorf(s.value("template_snapshot_name"), "template_snapshot_name", "%s", why)
+		}
+	}
+	if g.Network.MAC != "" && !macRe.MatchString(g.Network.MAC) {
+		s.errorf(s.value("mac_address"), "mac_address", "expected a unicast MAC address like 52:54:00:12:34:56, got %q", g.Network.MAC)
+	}
+	if n, ok := s.object("network_config"); ok {
+		for i, ns := range g.Network.Nameservers {
+			if _, err := netip.ParseAddr(ns); err != nil {
+				n.f.report(n.value("nameservers").arr[i], indexPath(n.at("nameservers"), i), false, fmt.Sprintf("expected an IP address, got %q", ns))
+			}
+		}
+	}
+	for i, f := range g.Features {
+		if !ValidFeatureName(f) {
+			s.f.report(s.value("features").arr[i], indexPath(s.at("features"), i), false,
+				fmt.Sprintf("expected a plain feature name (letters, digits, '.', '_', '-'), got %q", f))
+		}
+	}
+	for i, p := range g.Ports {
+		if !portMapRe.MatchString(p) {
+			s.f.report(s.value("ports").arr[i], indexPath(s.at("ports"), i), false, fmt.Sprintf(`expected "host:guest" ports like "8080:80", got %q`, p))
+		}
+	}
+	for i, v := range []*int64{g.Cores, g.MemoryMB, g.DiskSizeGB} {
+		key := [...]string{"cores", "memory_mb", "storage_size_gb"}[i]
+		if g.Kind == KindVM && key == "storage_size_gb" {
+			key = "disk_size_gb"
+		}
+		if v != nil && *v <= 0 && s.value(key) != nil {
+			s.errorf(s.value(key), key, "expected a positive integer, got %d", *v)
+		}
+	}
+	if g.Storage != "" && b.knownStorage != nil && !b.knownStorage[g.Storage] && s.value("storage_pool") != nil {
+		s.warnf(s.value("storage_pool"), "storage_pool", "storage %q is not defined by the hypervisor config (zfs.datasets, proxmox_storage_ids)", g.Storage)
+	}
+	for i, mp := range g.MountPoints {
+		if mp.Type == "bind" {
+			continue
+		}
+		key := mp.Type + "s"
+		if mp.Path != "" && !strings.HasPrefix(mp.Path, "/") {
+			s.errorf(s.value(key), key, "mount point %q of %q is not an absolute path", mp.Path, mp.Name)
+		}
+		if mp.SizeGB < 0 {
+			s.errorf(s.value(key), key, "volume %q has a negative size", mp.Name)
+		}
+		_ = i
+	}
+	if g.Firewall != nil {
+		fw, _ := s.object("firewall")
+		for i, r := range g.Firewall.Rules {
+			rs := scope{f: s.f, path: indexPath(fw.at("rules"), i), obj: fw.value("rules").arr[i]}
+			checkRule(rs, r)
+		}
+	}
+}
+
+func checkRule(s scope, r FirewallRule) {
+	switch strings.ToLower(r.Type) {
+	case "in", "out", "group", "":
+	default:
+		s.errorf(s.value("type"), "type", `expected "in", "out" or "group", got %q`, r.Type)
+	}
+	if r.Type != "group" {
+		switch r.Action {
+		case "ACCEPT", "DROP", "REJECT", "":
+		default:
+			s.errorf(s.value("action"), "action", `expected ACCEPT, DROP or REJECT, got %q`, r.Action)
+		}
+	}
+	for _, key := range []string{"source", "dest"} {
+		v := s.str(key)
+		if v == "" || strings.HasPrefix(v, "+") || isIdent(v) {
+			continue // IP set (+name) or alias
+		}
+		for _, part := range strings.Split(v, ",") {
+			if _, err := netip.ParseAddr(part); err == nil {
+				continue
+			}
+			if _, err := netip.ParsePrefix(part); err == nil {
+				continue
+			}
+			s.errorf(s.value(key), key, "expected an IP address, CIDR, alias or +ipset, got %q", v)
+			break
+		}
+	}
+	if r.Port != "" {
+		for _, part := range strings.Split(r.Port, ",") {
+			lo, hi, isRange := strings.Cut(part, ":")
+			if !validPort(lo) || (isRange && !validPort(hi)) {
+				s.errorf(s.value("port"), "port", "expected a port, a range a:b or a comma list, got %q", r.Port)
+				break
+			}
+		}
+	}
+}
+
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+func validHostname(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkLXC validates rules specific to containers.
+func (b *builder) checkLXC(g *Guest, s scope) {
+	b.checkCommon(g, s)
+	for i, o := range g.PctOptions {
+		key, val, ok := strings.Cut(o, "=")
+		if !ok || !lxcFeatureFlags[key] || (key != "mount" && val != "0" && val != "1") {
+			s.f.report(s.value("pct_options").arr[i], indexPath(s.at("pct_options"), i), false,
+				fmt.Sprintf("expected a container feature flag like nesting=1 (one of fuse, force_rw_sys, keyctl, mknod, mount, nesting), got %q", o))
+		}
+	}
+	for i, o := range g.LXCOptions {
+		key, _, ok := strings.Cut(o, "=")
+		if !ok || !strings.HasPrefix(strings.TrimSpace(key), "lxc.") {
+			s.f.report(s.value("lxc_options").arr[i], indexPath(s.at("lxc_options"), i), false,
+				fmt.Sprintf(`expected a raw LXC option "lxc.key=value", got %q`, o))
+		}
+	}
+	if g.Template != "" {
+		g.OSTemplate = b.resolveTemplate(g.Template)
+		if g.OSTemplate == "" && g.CloneFrom == nil {
+			s.warnf(s.value("template"), "template", "template %q is not under a dir storage of the hypervisor config (<path>/template/cache/); it is passed to PVE as written", g.Template)
+		}
+	}
+}
+
+// resolveTemplate maps a template tarball path to a PVE volume ID on the dir
+// storage that holds it: /fastData/shared-iso/template/cache/x.tar.zst is
+// fastData-shared-iso:vztmpl/x.tar.zst. A volume ID is returned unchanged.
+func (b *builder) resolveTemplate(t string) string {
+	if strings.Contains(t, ":") && !strings.HasPrefix(t, "/") {
+		return t
+	}
+	for _, st := range b.estate.Storages {
+		if st.Path == "" {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(t, st.Path+"/template/cache/"); ok && rest != "" && !strings.Contains(rest, "/") {
+			return st.ID + ":vztmpl/" + rest
+		}
+	}
+	return ""
+}

@@ -1,0 +1,407 @@
+package pvesim
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	nodeMaxCPU = 4
+	nodeMaxMem = 64 * gib
+	nodeDisk   = 100 * gib
+)
+
+var simStart = time.Now()
+
+func (s *Server) version(r *request) (any, error) {
+	return map[string]any{"version": "9.1.1", "release": "9.1", "repoid": "42cf1a5d"}, nil
+}
+
+func (s *Server) accessTicket(r *request) (any, error) {
+	if r.method == "GET" {
+		return nil, nil
+	}
+	return s.auth.login(r.str("username"), r.str("password"))
+}
+
+func (s *Server) nodeEntry(n string) map[string]any {
+	e := map[string]any{"node": n, "id": "node/" + n, "type": "node", "status": "online", "level": "",
+		"maxcpu": nodeMaxCPU, "maxmem": nodeMaxMem, "maxdisk": nodeDisk, "cpu": 0.01, "mem": 4 * gib,
+		"disk": 10 * gib, "uptime": int64(time.Since(simStart).Seconds()) + 3600, "ssl_fingerprint": s.Fingerprint()}
+	if s.faults.NodeDown(n) {
+		e = map[string]any{"node": n, "id": "node/" + n, "type": "node", "status": "offline", "level": "", "ssl_fingerprint": s.Fingerprint()}
+	}
+	return e
+}
+
+func (s *Server) nodes(r *request) (any, error) {
+	out := []map[string]any{}
+	for _, n := range s.opts.Nodes {
+		out = append(out, s.nodeEntry(n))
+	}
+	return out, nil
+}
+
+func (s *Server) nodeIndex(r *request) (any, error) {
+	return dirIndex("name", "qemu", "lxc", "storage", "tasks", "status", "network", "version"), nil
+}
+
+func (s *Server) nodeStatus(r *request) (any, error) {
+	up := int64(time.Since(simStart).Seconds()) + 3600
+	return map[string]any{
+		"uptime": up, "cpu": 0.01, "wait": 0, "idle": 0, "loadavg": []string{"0.10", "0.05", "0.01"},
+		"kversion":   "Linux 6.17.2-1-pve #1 SMP PREEMPT_DYNAMIC PMX 6.17.2-1 (2025-10-21T11:55Z) x86_64",
+		"pveversion": "pve-manager/9.1.1/42cf1a5d", "current-kernel": map[string]any{"sysname": "Linux", "release": "6.17.2-1-pve", "version": "#1 SMP PREEMPT_DYNAMIC PMX 6.17.2-1 (2025-10-21T11:55Z)", "machine": "x86_64"},
+		"boot-info": map[string]any{"mode": "efi", "secureboot": 0},
+		"cpuinfo":   map[string]any{"cpus": nodeMaxCPU, "cores": nodeMaxCPU, "sockets": 1, "model": "pvesim virtual CPU", "mhz": "2400.000", "hvm": "1", "flags": "", "user_hz": 100},
+		"memory":    map[string]any{"total": nodeMaxMem, "used": 4 * gib, "free": nodeMaxMem - 4*gib, "available": nodeMaxMem - 4*gib},
+		"swap":      map[string]any{"total": 8 * gib, "used": 0, "free": 8 * gib},
+		"rootfs":    map[string]any{"total": nodeDisk, "used": 10 * gib, "free": nodeDisk - 10*gib, "avail": nodeDisk - 10*gib},
+		"ksm":       map[string]any{"shared": 0},
+	}, nil
+}
+
+func (s *Server) clusterStatus(r *request) (any, error) {
+	out := []map[string]any{}
+	multi := len(s.opts.Nodes) > 1
+	if multi {
+		out = append(out, map[string]any{"type": "cluster", "id": "cluster", "name": "pvesim", "nodes": len(s.opts.Nodes), "quorate": 1, "version": len(s.opts.Nodes)})
+	}
+	for i, n := range s.opts.Nodes {
+		online := 1
+		if s.faults.NodeDown(n) {
+			online = 0
+		}
+		e := map[string]any{"type": "node", "id": "node/" + n, "name": n, "ip": fmt.Sprintf("127.0.0.%d", i+1), "level": "", "local": 0, "nodeid": i + 1, "online": online}
+		if i == 0 {
+			e["local"] = 1
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (s *Server) clusterResources(r *request) (any, error) {
+	typ := r.str("type")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []map[string]any{}
+	if typ == "" || typ == "vm" {
+		ids := make([]int, 0, len(s.st.Guests))
+		for id := range s.st.Guests {
+			ids = append(ids, id)
+		}
+		sort.Ints(ids)
+		for _, id := range ids {
+			g := s.st.Guests[id]
+			e := s.statusEntry(g)
+			delete(e, "cpus")
+			delete(e, "maxswap")
+			delete(e, "swap")
+			delete(e, "pid")
+			delete(e, "serial")
+			e["id"] = fmt.Sprintf("%s/%d", g.Kind, id)
+			e["type"] = g.Kind
+			e["node"] = g.Node
+			e["maxcpu"] = s.statusEntry(g)["cpus"]
+			if _, ok := e["template"]; !ok {
+				e["template"] = 0
+			}
+			out = append(out, e)
+		}
+	}
+	if typ == "" || typ == "node" {
+		for _, n := range s.opts.Nodes {
+			e := s.nodeEntry(n)
+			delete(e, "ssl_fingerprint")
+			e["cgroup-mode"] = 2
+			out = append(out, e)
+		}
+	}
+	if typ == "" || typ == "storage" {
+		for _, n := range s.opts.Nodes {
+			for _, st := range s.st.Storages {
+				used := s.storageUsed(n, st.ID)
+				out = append(out, map[string]any{"id": "storage/" + n + "/" + st.ID, "type": "storage", "storage": st.ID, "node": n,
+					"status": "available", "plugintype": st.Type, "content": strings.Join(st.Content, ","), "shared": b2i(st.Shared),
+					"disk": used, "maxdisk": st.Total})
+			}
+		}
+	}
+	if typ == "" || typ == "sdn" {
+		for _, n := range s.opts.Nodes {
+			out = append(out, map[string]any{"id": "sdn/" + n + "/localnetwork", "type": "sdn", "sdn": "localnetwork", "node": n, "status": "ok"})
+		}
+	}
+	return out, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *Server) nextID(r *request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.has("vmid") {
+		id := r.integer("vmid")
+		if s.st.Guests[id] != nil {
+			return nil, paramErr(map[string]string{"vmid": fmt.Sprintf("VM %d already exists", id)})
+		}
+		return strconv.Itoa(id), nil
+	}
+	for id := 100; ; id++ {
+		if s.st.Guests[id] == nil {
+			return strconv.Itoa(id), nil
+		}
+	}
+}
+
+// Storage
+
+func (s *Server) storageUsed(node, sid string) int64 {
+	var used int64
+	for _, v := range s.st.Volumes {
+		if v.Node == node && strings.HasPrefix(v.VolID, sid+":") {
+			used += v.Size
+		}
+	}
+	return used
+}
+
+func (s *Server) storageStatusEntry(node string, st *Storage) map[string]any {
+	used := s.storageUsed(node, st.ID)
+	return map[string]any{"storage": st.ID, "type": st.Type, "content": strings.Join(st.Content, ","), "active": 1, "enabled": 1,
+		"shared": b2i(st.Shared), "total": st.Total, "used": used, "avail": st.Total - used,
+		"used_fraction": float64(used) / float64(st.Total)}
+}
+
+func (s *Server) nodeStorage(r *request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	content := splitList(r.str("content"))
+	out := []map[string]any{}
+	for _, st := range s.st.Storages {
+		if r.has("storage") && r.str("storage") != st.ID {
+			continue
+		}
+		ok := len(content) == 0
+		for _, c := range content {
+			ok = ok || storageContent(st, c)
+		}
+		if ok {
+			out = append(out, s.storageStatusEntry(r.vars["node"], st))
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) storageByID(r *request) (*Storage, error) {
+	st := s.st.storage(r.vars["storage"])
+	if st == nil {
+		return nil, die("storage '%s' does not exist", r.vars["storage"])
+	}
+	return st, nil
+}
+
+func (s *Server) nodeStorageIndex(r *request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.storageByID(r); err != nil {
+		return nil, err
+	}
+	return dirIndex("subdir", "content", "status", "rrd", "rrddata", "upload", "download-url"), nil
+}
+
+func (s *Server) nodeStorageStatus(r *request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.storageByID(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.storageStatusEntry(r.vars["node"], st), nil
+}
+
+func volumeEntry(v *Volume) map[string]any {
+	e := map[string]any{"volid": v.VolID, "content": v.Content, "format": v.Format, "size": v.Size, "ctime": v.Ctime}
+	if v.VMID != 0 {
+		e["vmid"] = v.VMID
+	}
+	if v.Content == "images" || v.Content == "rootdir" {
+		e["used"] = v.Size / 4
+	}
+	return e
+}
+
+func (s *Server) storageContent(r *request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.storageByID(r)
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	var vols []*Volume
+	for _, v := range s.st.Volumes {
+		if v.Node == r.vars["node"] && strings.HasPrefix(v.VolID, st.ID+":") {
+			if (r.has("content") && v.Content != r.str("content")) || (r.has("vmid") && v.VMID != r.integer("vmid")) {
+				continue
+			}
+			vols = append(vols, v)
+		}
+	}
+	sort.Slice(vols, func(i, j int) bool { return vols[i].VolID < vols[j].VolID })
+	for _, v := range vols {
+		out = append(out, volumeEntry(v))
+	}
+	return out, nil
+}
+
+func (s *Server) storageVolume(r *request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.storageByID(r)
+	if err != nil {
+		return nil, err
+	}
+	volid := r.vars["volume"]
+	if !strings.Contains(volid, ":") {
+		volid = st.ID + ":" + volid
+	}
+	v := s.st.volume(r.vars["node"], volid)
+	if v == nil {
+		return nil, die("volume '%s' does not exist", volid)
+	}
+	return map[string]any{"path": "/var/lib/vz/" + v.VolID, "size": v.Size, "used": v.Size / 4, "format": v.Format}, nil
+}
+
+func (s *Server) storageList(r *request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []map[string]any{}
+	for _, st := range s.st.Storages {
+		out = append(out, storageCfgEntry(st))
+	}
+	return out, nil
+}
+
+func storageCfgEntry(st *Storage) map[string]any {
+	e := map[string]any{"storage": st.ID, "type": st.Type, "content": strings.Join(st.Content, ","), "digest": fwDigest(st)}
+	if st.Path != "" {
+		e["path"] = st.Path
+	}
+	if st.Pool != "" {
+		e["pool"] = st.Pool
+	}
+	if st.Type == "lvmthin" {
+		e["vgname"], e["thinpool"] = "pve", "data"
+	}
+	if st.Shared {
+		e["shared"] = 1
+	}
+	return e
+}
+
+func (s *Server) storageGet(r *request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.storageByID(r)
+	if err != nil {
+		return nil, err
+	}
+	return storageCfgEntry(st), nil
+}
+
+// Tasks
+
+func (s *Server) taskByUPID(r *request) (*Task, error) {
+	t := s.tasks.get(r.vars["upid"])
+	if t == nil || t.Node != r.vars["node"] {
+		return nil, die("no such task")
+	}
+	return t, nil
+}
+
+func (s *Server) taskList(r *request) (any, error) {
+	out := []map[string]any{}
+	for _, t := range s.tasks.all() {
+		if t.Node != r.vars["node"] {
+			continue
+		}
+		if r.has("vmid") && t.ID != r.str("vmid") {
+			continue
+		}
+		if tf := r.str("typefilter"); tf != "" && t.Type != tf {
+			continue
+		}
+		e := t.listEntry()
+		if r.str("source") == "active" && e["status"] != nil {
+			continue
+		}
+		if r.boolean("errors") && (e["status"] == nil || e["status"] == "OK") {
+			continue
+		}
+		out = append(out, e)
+	}
+	start, limit := r.integer("start"), 50
+	if r.has("limit") {
+		limit = r.integer("limit")
+	}
+	total := len(out)
+	if start > len(out) {
+		start = len(out)
+	}
+	out = out[start:]
+	if limit < len(out) {
+		out = out[:limit]
+	}
+	return withTotal{data: out, total: total}, nil
+}
+
+func (s *Server) taskIndex(r *request) (any, error) {
+	if _, err := s.taskByUPID(r); err != nil {
+		return nil, err
+	}
+	return dirIndex("name", "log", "status"), nil
+}
+
+func (s *Server) taskStatus(r *request) (any, error) {
+	t, err := s.taskByUPID(r)
+	if err != nil {
+		return nil, err
+	}
+	return t.status(), nil
+}
+
+func (s *Server) taskLog(r *request) (any, error) {
+	t, err := s.taskByUPID(r)
+	if err != nil {
+		return nil, err
+	}
+	lines := t.logLines()
+	start, limit := r.integer("start"), 50
+	if r.has("limit") {
+		limit = r.integer("limit")
+	}
+	out := []map[string]any{}
+	for i := start; i < len(lines) && len(out) < limit; i++ {
+		out = append(out, map[string]any{"n": i + 1, "t": lines[i]})
+	}
+	return withTotal{data: out, total: len(lines)}, nil
+}
+
+func (s *Server) taskStop(r *request) (any, error) {
+	t, err := s.taskByUPID(r)
+	if err != nil {
+		return nil, err
+	}
+	t.cancel()
+	return nil, nil
+}

@@ -1,0 +1,412 @@
+package pvesim
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// createOnlyParams are create/clone parameters that are not config keys.
+var lxcCreateOnly = map[string]bool{"node": true, "vmid": true, "ostemplate": true, "storage": true, "password": true,
+	"ssh-public-keys": true, "pool": true, "restore": true, "force": true, "unique": true, "start": true,
+	"ignore-unpack-errors": true, "bwlimit": true, "ha-managed": true}
+
+// checkVMIDUnused is PVE::Cluster::check_vmid_unused (caller holds s.mu).
+func (s *Server) checkVMIDUnused(vmid int) error {
+	if g := s.st.Guests[vmid]; g != nil {
+		return die("%s %d already exists on node '%s'", g.typeName(), vmid, g.Node)
+	}
+	return nil
+}
+
+func (s *Server) lxcCreate(r *request) (any, error) {
+	node := r.vars["node"]
+	vmid := r.integer("vmid")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkVMIDUnused(vmid); err != nil {
+		return nil, err
+	}
+	storage := r.str("storage")
+	if storage == "" {
+		storage = "local"
+	}
+	set := map[string]string{}
+	for k := range r.params {
+		if !lxcCreateOnly[k] {
+			set[k] = r.str(k)
+		}
+	}
+	unpriv := "1"
+	if r.has("unprivileged") && !r.boolean("unprivileged") {
+		unpriv = "0"
+	}
+	delete(set, "unprivileged")
+	if err := checkCTPerm(r, map[string]string{"unprivileged": unpriv}, set, nil); err != nil {
+		return nil, err
+	}
+	ostemplate := r.str("ostemplate")
+	sid, _, _ := splitVolID(ostemplate)
+	if s.st.storage(sid) == nil {
+		return nil, die("storage '%s' does not exist", sid)
+	}
+	if s.st.volume(node, ostemplate) == nil {
+		return nil, die("volume '%s' does not exist", ostemplate)
+	}
+	hasMP := false
+	for k, v := range set {
+		if ctMountKeyRE.MatchString(k) {
+			hasMP = true
+			// a plain number means a new volume on the default storage
+			if _, err := strconv.ParseFloat(v, 64); err == nil {
+				set[k] = storage + ":" + v
+			}
+		}
+	}
+	if hasMP && set["rootfs"] == "" {
+		return nil, die("mount points configured, but 'rootfs' not set - aborting")
+	}
+	if set["rootfs"] == "" {
+		set["rootfs"] = storage + ":4"
+	}
+	if s.st.storage(storage) == nil {
+		return nil, die("storage '%s' does not exist", storage)
+	}
+	g := &Guest{Kind: "lxc", VMID: vmid, Node: node, Config: map[string]string{"lock": "create"}}
+	s.st.Guests[vmid] = g
+	start := r.boolean("start")
+	return s.guestTask(r, "create", nil, func(ctx context.Context, g *Guest, t *Task) error {
+		fail := func(err error) error {
+			s.st.freeGuestVolumes(g.Node, g.VMID)
+			delete(s.st.Guests, g.VMID)
+			return err
+		}
+		if err := s.applyChanges(r, g, set, nil); err != nil {
+			return fail(err)
+		}
+		if g.Config["arch"] == "" {
+			g.Config["arch"] = "amd64"
+		}
+		if g.Config["ostype"] == "" {
+			g.Config["ostype"] = guessOSType(ostemplate)
+		}
+		if g.Config["memory"] == "" {
+			g.Config["memory"] = "512"
+		}
+		if g.Config["swap"] == "" {
+			g.Config["swap"] = "512"
+		}
+		if unpriv == "1" {
+			g.Config["unprivileged"] = "1"
+		}
+		t.Logf("extracting archive '%s'", ostemplate)
+		if err := s.runtime.Create(ctx, g.ref(), ostemplate); err != nil {
+			return fail(err)
+		}
+		delete(g.Config, "lock")
+		if start {
+			g.Running = true
+		}
+		return nil
+	}), nil
+}
+
+// guessOSType stands in for PVE's detection from the unpacked template.
+func guessOSType(tmpl string) string {
+	_, name, _ := splitVolID(tmpl)
+	name = strings.TrimPrefix(name, "vztmpl/")
+	for _, os := range []string{"ubuntu", "debian", "alpine", "centos", "fedora", "archlinux", "opensuse", "gentoo", "nixos", "devuan"} {
+		if strings.HasPrefix(name, os) {
+			return os
+		}
+	}
+	return "unmanaged"
+}
+
+func (s *Server) guestConfigGet(r *request) (any, error) {
+	return s.withGuest(r, func(g *Guest) (any, error) {
+		cfg := copyMap(g.Config)
+		if !parseBool(r.str("current")) {
+			for k, v := range g.Pending {
+				cfg[k] = v
+			}
+			for _, k := range g.PendingDelete {
+				delete(cfg, k)
+			}
+		}
+		if snap := r.str("snapshot"); snap != "" {
+			sn, err := s.snapshot(g, snap)
+			if err != nil {
+				return nil, err
+			}
+			cfg = copyMap(sn.Config)
+		}
+		out := map[string]any{}
+		for k, v := range cfg {
+			out[k] = s.displayValue(g, k, v)
+		}
+		out["digest"] = g.digest()
+		if g.Kind == "lxc" && len(g.LXC) > 0 {
+			out["lxc"] = g.LXC
+		}
+		return out, nil
+	})
+}
+
+// configSet extracts config keys from a PUT/POST config request.
+func configSet(r *request) map[string]string {
+	set := map[string]string{}
+	for k := range r.params {
+		switch k {
+		case "delete", "digest", "revert", "skiplock", "force", "background_delay", "node", "vmid":
+			continue
+		}
+		set[k] = r.str(k)
+	}
+	return set
+}
+
+// checkDeleteRevert is the shared delete/revert validation of both kinds.
+func checkDeleteRevert(kind string, set map[string]string, del, revert []string) error {
+	for _, k := range revert {
+		if !optionExists(kind, k) {
+			return paramErr(map[string]string{"revert": fmt.Sprintf("unknown option '%s'", k)})
+		}
+		if _, ok := set[k]; ok {
+			return paramErr(map[string]string{"revert": fmt.Sprintf("you can't use '-%s' and '-revert %s' at the same time", k, k)})
+		}
+	}
+	for _, k := range del {
+		if !optionExists(kind, k) {
+			return paramErr(map[string]string{"delete": fmt.Sprintf("unknown option '%s'", k)})
+		}
+		if _, ok := set[k]; ok {
+			return paramErr(map[string]string{"delete": fmt.Sprintf("you can't use '-%s' and -delete %s' at the same time", k, k)})
+		}
+		if containsStr(revert, k) {
+			return paramErr(map[string]string{"delete": fmt.Sprintf("you can't use '-delete %s' and '-revert %s' at the same time", k, k)})
+		}
+	}
+	return nil
+}
+
+func (s *Server) lxcConfigPut(r *request) (any, error) {
+	set := configSet(r)
+	del, revert := splitList(r.str("delete")), splitList(r.str("revert"))
+	if len(set) == 0 && len(del) == 0 && len(revert) == 0 && !r.has("digest") {
+		return nil, die("no options specified")
+	}
+	return s.withGuestFlock(r, func(g *Guest) (any, error) {
+		if err := g.checkLock(); err != nil {
+			return nil, err
+		}
+		if d := r.str("digest"); d != "" && d != g.digest() {
+			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		}
+		if err := checkCTPerm(r, g.Config, nil, del); err != nil {
+			return nil, err
+		}
+		if err := checkDeleteRevert("lxc", set, del, revert); err != nil {
+			return nil, err
+		}
+		if err := checkCTPerm(r, g.Config, set, nil); err != nil {
+			return nil, err
+		}
+		for _, k := range del {
+			switch k {
+			case "memory", "rootfs", "ostype":
+				return nil, die("unable to delete required option '%s'", k)
+			case "unprivileged":
+				return nil, die("unable to delete read-only option: '%s'", k)
+			}
+		}
+		if _, ok := set["unprivileged"]; ok {
+			return nil, die("unable to modify read-only option: '%s'", "unprivileged")
+		}
+		for _, k := range revert {
+			delete(g.Pending, k)
+		}
+		var present []string
+		for _, k := range del {
+			if _, ok := g.Config[k]; ok {
+				present = append(present, k)
+			}
+		}
+		return nil, s.applyChanges(r, g, set, present)
+	})
+}
+
+func (s *Server) lxcClone(r *request) (any, error) {
+	newid, snapname, storage, target := r.integer("newid"), r.str("snapname"), r.str("storage"), r.str("target")
+	node, vmid := r.vars["node"], r.vmid()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src, err := s.lookup("lxc", node, vmid)
+	if err != nil {
+		return nil, err
+	}
+	if target == node || target == "localhost" {
+		target = ""
+	}
+	if target != "" && !s.st.hasNode(target) {
+		return nil, die("no such cluster node '%s'", target)
+	}
+	if storage != "" && s.st.storage(storage) == nil {
+		return nil, die("storage '%s' does not exist", storage)
+	}
+	if err := src.checkLock(); err != nil {
+		return nil, err
+	}
+	if err := s.checkVMIDUnused(newid); err != nil {
+		return nil, err
+	}
+	full := !src.isTemplate()
+	if r.has("full") {
+		full = r.boolean("full")
+	}
+	if storage != "" && !full {
+		return nil, die("parameter 'storage' not allowed for linked clones")
+	}
+	srcConf := src.Config
+	if snapname != "" {
+		sn, ok := src.Snapshots[snapname]
+		if !ok {
+			return nil, die("snapshot '%s' does not exist", snapname)
+		}
+		srcConf = sn.Config
+	}
+	for _, k := range sortedKeys(srcConf) {
+		if !ctMountKeyRE.MatchString(k) {
+			continue
+		}
+		m, _ := parseProp("lxc", k, srcConf[k])
+		if t := ctMountType(m["volume"]); t != "volume" {
+			return nil, die("unable to clone mountpoint '%s' (type %s)", k, t)
+		}
+		if full && src.Running && snapname == "" {
+			return nil, die("Full clone of a running container is only possible from a snapshot")
+		}
+		if !full {
+			if _, err := s.linkedCloneCheck(node, m["volume"]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if target != "" {
+		return nil, die("can't clone CT to node '%s' (CT uses local storage)", target)
+	}
+	src.Config["lock"] = "disk"
+	dst := &Guest{Kind: "lxc", VMID: newid, Node: node, Config: map[string]string{"lock": "create"}}
+	s.st.Guests[newid] = dst
+	frozen := copyMap(srcConf)
+	lxcRaw := append([][2]string(nil), src.LXC...)
+	hostname, desc := r.str("hostname"), r.str("description")
+	// Source and target are protected by their 'disk'/'create' config locks,
+	// not by flocks held for the whole clone.
+	return s.guestTaskLocks(r, "clone", nil, nil, func(ctx context.Context, src *Guest, t *Task) error {
+		delete(src.Config, "lock")
+		dst := s.st.Guests[newid]
+		if err := s.cloneConfig(src, frozen, dst, full, storage); err != nil {
+			delete(s.st.Guests, newid)
+			return err
+		}
+		dst.LXC = lxcRaw
+		if hostname != "" {
+			dst.Config["hostname"] = hostname
+		}
+		if desc != "" {
+			dst.Config["description"] = desc
+		}
+		if err := s.runtime.Clone(ctx, src.ref(), snapname, dst.ref(), full); err != nil {
+			s.st.freeGuestVolumes(dst.Node, newid)
+			delete(s.st.Guests, newid)
+			return err
+		}
+		delete(dst.Config, "lock")
+		return nil
+	}), nil
+}
+
+func (s *Server) linkedCloneCheck(node, volid string) (bool, error) {
+	_, name, _ := splitVolID(volid)
+	sid, _, _ := splitVolID(volid)
+	stor := s.st.storage(sid)
+	v := s.st.volume(node, volid)
+	if stor == nil || v == nil || !(strings.Contains(name, "base-") || strings.Contains(name, "basevol-")) ||
+		(stor.Type == "dir" && v.Format != "qcow2") {
+		return false, die("Linked clone feature for '%s' is not available", volid)
+	}
+	return true, nil
+}
+
+// cloneConfig copies a (frozen) source config into dst: volumes are copied
+// (full) or linked, MACs regenerated, snapshot keys dropped.
+func (s *Server) cloneConfig(src *Guest, conf map[string]string, dst *Guest, full bool, storage string) error {
+	for _, k := range sortedKeys(conf) {
+		v := conf[k]
+		switch {
+		case k == "lock" || k == "parent" || k == "snaptime" || k == "vmstate" || k == "snapstate" || k == "template" || unusedKeyRE.MatchString(k):
+			continue
+		case (src.Kind == "lxc" && ctMountKeyRE.MatchString(k)) || (src.Kind == "qemu" && qemuDiskKeyRE.MatchString(k)):
+			m, _ := parseProp(src.Kind, k, v)
+			field := "volume"
+			if src.Kind == "qemu" {
+				field = "file"
+			}
+			vol := m[field]
+			sv := s.st.volume(src.Node, vol)
+			switch {
+			case sv == nil || m["media"] == "cdrom" && !stringsContains(vol, "cloudinit"):
+				// not a guest image (ISO, none): keep the reference
+			case stringsContains(vol, "cloudinit"):
+				sid, _, _ := splitVolID(vol)
+				if storage != "" {
+					sid = storage
+				}
+				nv, err := s.st.allocCloudInit(dst.Node, sid, dst.VMID)
+				if err != nil {
+					return err
+				}
+				m[field] = nv.VolID
+			case full:
+				sid, _, _ := splitVolID(vol)
+				if storage != "" {
+					sid = storage
+				}
+				nv, err := s.st.allocVolume(dst.Node, sid, dst.VMID, src.Kind, sv.Size, "")
+				if err != nil {
+					return err
+				}
+				m[field] = nv.VolID
+			default:
+				nv, err := s.st.linkedCloneVolume(src.Node, vol, dst.VMID, src.Kind)
+				if err != nil {
+					return err
+				}
+				m[field] = nv
+			}
+			dst.Config[k] = printProp(src.Kind, k, m)
+		case netKeyRE.MatchString(k):
+			m, _ := parseProp(src.Kind, k, v)
+			if src.Kind == "lxc" {
+				m["hwaddr"] = randomMAC()
+				dst.Config[k] = printProp("lxc", k, m)
+			} else {
+				delete(m, "macaddr")
+				model := m["model"]
+				delete(m, "model")
+				rest := printProp("qemu", k, m)
+				dst.Config[k] = model + "=" + randomMAC()
+				if rest != "" {
+					dst.Config[k] += "," + rest
+				}
+			}
+		default:
+			dst.Config[k] = v
+		}
+	}
+	return nil
+}
+
+func stringsContains(s, sub string) bool { return strings.Contains(s, sub) }

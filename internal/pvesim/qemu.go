@@ -1,0 +1,236 @@
+package pvesim
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+var qemuCreateOnly = map[string]bool{"node": true, "vmid": true, "archive": true, "start": true, "pool": true,
+	"storage": true, "unique": true, "live-restore": true, "force": true, "bwlimit": true, "import-working-storage": true}
+
+func (s *Server) qemuCreate(r *request) (any, error) {
+	node, vmid := r.vars["node"], r.integer("vmid")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkVMIDUnused(vmid); err != nil {
+		return nil, err
+	}
+	set := map[string]string{}
+	for k := range r.params {
+		if !qemuCreateOnly[k] {
+			set[k] = r.str(k)
+		}
+	}
+	g := &Guest{Kind: "qemu", VMID: vmid, Node: node, Config: map[string]string{"lock": "create"}}
+	s.st.Guests[vmid] = g
+	start := r.boolean("start")
+	return s.guestTask(r, "create", nil, func(ctx context.Context, g *Guest, t *Task) error {
+		if err := s.applyChanges(r, g, set, nil); err != nil {
+			s.st.freeGuestVolumes(g.Node, g.VMID)
+			delete(s.st.Guests, g.VMID)
+			return err
+		}
+		if g.Config["smbios1"] == "" {
+			g.Config["smbios1"] = "uuid=" + randomUUID()
+		}
+		if g.Config["vmgenid"] == "" {
+			g.Config["vmgenid"] = randomUUID()
+		}
+		g.Config["meta"] = fmt.Sprintf("creation-qemu=9.2.0,ctime=%d", time.Now().Unix())
+		if g.Config["boot"] == "" {
+			g.Config["boot"] = defaultBootOrder(g.Config)
+		}
+		if err := s.runtime.Create(ctx, g.ref(), ""); err != nil {
+			s.st.freeGuestVolumes(g.Node, g.VMID)
+			delete(s.st.Guests, g.VMID)
+			return err
+		}
+		delete(g.Config, "lock")
+		if start {
+			g.Running, g.StartTime = true, time.Now().Unix()
+		}
+		return nil
+	}), nil
+}
+
+// defaultBootOrder mirrors PVE's generated "order=" from disks and net0.
+func defaultBootOrder(cfg map[string]string) string {
+	var order []string
+	for _, prefix := range []string{"scsi", "virtio", "sata", "ide"} {
+		var keys []string
+		for k := range cfg {
+			if strings.HasPrefix(k, prefix) && qemuDiskKeyRE.MatchString(k) && !strings.Contains(cfg[k], "cloudinit") {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		order = append(order, keys...)
+	}
+	if _, ok := cfg["net0"]; ok {
+		order = append(order, "net0")
+	}
+	return "order=" + strings.Join(order, ";")
+}
+
+// qemuConfigUpdate serves PUT (sync, null) and POST (async, qmconfig UPID).
+func (s *Server) qemuConfigUpdate(r *request) (any, error) {
+	set := configSet(r)
+	del, revert := splitList(r.str("delete")), splitList(r.str("revert"))
+	if err := checkDeleteRevert("qemu", set, del, revert); err != nil {
+		return nil, err
+	}
+	apply := func(g *Guest) error {
+		if !r.boolean("skiplock") {
+			if err := g.checkLock(); err != nil {
+				return err
+			}
+		}
+		if d := r.str("digest"); d != "" && d != g.digest() {
+			return die("checksum mismatch (file change by other user?)")
+		}
+		if g.Config["protection"] == "1" {
+			for _, k := range del {
+				if qemuDiskKeyRE.MatchString(k) || unusedKeyRE.MatchString(k) {
+					return die("can't remove drive '%s' - protection mode enabled", k)
+				}
+			}
+		}
+		for _, k := range revert {
+			delete(g.Pending, k)
+		}
+		var present []string
+		for _, k := range del {
+			if _, ok := g.Config[k]; ok {
+				present = append(present, k)
+			} else if _, ok := g.Pending[k]; ok {
+				delete(g.Pending, k)
+			}
+		}
+		return s.applyChanges(r, g, set, present)
+	}
+	if r.method == "PUT" {
+		return s.withGuestFlock(r, func(g *Guest) (any, error) { return nil, apply(g) })
+	}
+	return s.withGuest(r, func(g *Guest) (any, error) {
+		return s.guestTask(r, "config", nil, func(ctx context.Context, g *Guest, t *Task) error {
+			return apply(g)
+		}), nil
+	})
+}
+
+func (s *Server) qemuClone(r *request) (any, error) {
+	newid, snapname, storage, target := r.integer("newid"), r.str("snapname"), r.str("storage"), r.str("target")
+	node, vmid := r.vars["node"], r.vmid()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src, err := s.lookup("qemu", node, vmid)
+	if err != nil {
+		return nil, err
+	}
+	if target == node || target == "localhost" {
+		target = ""
+	}
+	if target != "" && !s.st.hasNode(target) {
+		return nil, die("no such cluster node '%s'", target)
+	}
+	if storage != "" {
+		st := s.st.storage(storage)
+		if st == nil {
+			return nil, die("storage '%s' does not exist", storage)
+		}
+		if !storageContent(st, "images") {
+			return nil, paramErr(map[string]string{"storage": fmt.Sprintf("storage '%s' does not support vm images", storage)})
+		}
+	}
+	full := !src.isTemplate()
+	if r.has("full") {
+		full = r.boolean("full")
+	}
+	if storage != "" && !full {
+		return nil, die("parameter 'storage' not allowed for linked clones")
+	}
+	if r.has("format") && !full {
+		return nil, die("parameter 'format' not allowed for linked clones")
+	}
+	if target != "" {
+		return nil, die("can't clone VM to node '%s' (VM uses local storage)", target)
+	}
+	if s.st.Guests[newid] != nil {
+		return nil, die("unable to create VM %d: config file already exists", newid)
+	}
+	if err := src.checkLock(); err != nil {
+		return nil, err
+	}
+	srcConf := src.Config
+	if snapname != "" {
+		sn, ok := src.Snapshots[snapname]
+		if !ok {
+			return nil, die("snapshot '%s' does not exist", snapname)
+		}
+		srcConf = sn.Config
+	}
+	for _, k := range sortedKeys(srcConf) {
+		if !qemuDiskKeyRE.MatchString(k) {
+			continue
+		}
+		m, _ := parseProp("qemu", k, srcConf[k])
+		vol := m["file"]
+		if m["media"] == "cdrom" || strings.Contains(vol, "cloudinit") || s.st.volume(node, vol) == nil || full {
+			continue
+		}
+		if _, err := s.linkedCloneCheck(node, vol); err != nil {
+			msg := "Linked clone feature is not supported for"
+			if snapname != "" {
+				msg += " a snapshot of"
+			}
+			return nil, die("%s '%s' (%s)", msg, vol, k)
+		}
+	}
+	dst := &Guest{Kind: "qemu", VMID: newid, Node: node, Config: map[string]string{"lock": "clone"}}
+	s.st.Guests[newid] = dst
+	frozen := copyMap(srcConf)
+	name, desc := r.str("name"), r.str("description")
+	// The new VM is guarded by "lock: clone"; the source's flock is held for a
+	// non-template only (templates are cloned under a shared lock).
+	var locks []string
+	if !src.isTemplate() {
+		locks = []string{guestLockPath("qemu", vmid)}
+	}
+	spec := taskSpec{Node: node, Type: "qmclone", ID: fmt.Sprint(vmid), User: r.user, Locks: locks}
+	spec.Work = func(ctx context.Context, t *Task) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		src := s.st.Guests[vmid]
+		dst := s.st.Guests[newid]
+		if src == nil || dst == nil {
+			delete(s.st.Guests, newid)
+			return fmt.Errorf("Configuration file '%s' does not exist", confPath("qemu", node, vmid))
+		}
+		if err := s.cloneConfig(src, frozen, dst, full, storage); err != nil {
+			s.st.freeGuestVolumes(node, newid)
+			delete(s.st.Guests, newid)
+			return err
+		}
+		if name != "" {
+			dst.Config["name"] = name
+		} else {
+			dst.Config["name"] = fmt.Sprintf("Copy-of-VM-%s", src.Config["name"])
+		}
+		if desc != "" {
+			dst.Config["description"] = desc
+		}
+		dst.Config["smbios1"] = "uuid=" + randomUUID()
+		dst.Config["vmgenid"] = randomUUID()
+		if err := s.runtime.Clone(ctx, src.ref(), snapname, dst.ref(), full); err != nil {
+			s.st.freeGuestVolumes(node, newid)
+			delete(s.st.Guests, newid)
+			return err
+		}
+		delete(dst.Config, "lock")
+		return nil
+	}
+	return s.tasks.start(spec).UPID, nil
+}

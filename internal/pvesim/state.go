@@ -1,0 +1,221 @@
+package pvesim
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Guest is what PVE keeps for one container or VM: the <vmid>.conf key/value
+// map exactly as the file holds it (lock, template and parent included),
+// snapshot sections, and run state. There is deliberately no typed model.
+type Guest struct {
+	Kind   string            `json:"kind"` // "lxc" or "qemu"
+	VMID   int               `json:"vmid"`
+	Node   string            `json:"node"`
+	Config map[string]string `json:"config"`
+	// LXC holds raw lxc.* lines of a container config, in file order.
+	LXC [][2]string `json:"lxc,omitempty"`
+	// Pending holds QEMU changes that apply on the next start; PendingDelete
+	// the keys to remove then.
+	Pending       map[string]string    `json:"pending,omitempty"`
+	PendingDelete []string             `json:"pending_delete,omitempty"`
+	Snapshots     map[string]*Snapshot `json:"snapshots,omitempty"`
+	Running       bool                 `json:"running"`
+	StartTime     int64                `json:"start_time,omitempty"`
+	Firewall      Firewall             `json:"firewall"`
+}
+
+// Snapshot is a snapshot section of the config file: the frozen keys plus
+// PVE's own snaptime/description/parent keys.
+type Snapshot struct {
+	Config map[string]string `json:"config"`
+	LXC    [][2]string       `json:"lxc,omitempty"`
+}
+
+// Firewall is the guest's /etc/pve/firewall/<vmid>.fw.
+type Firewall struct {
+	Options map[string]string `json:"options,omitempty"`
+	Rules   []map[string]any  `json:"rules,omitempty"`
+}
+
+// Storage is one entry of storage.cfg.
+type Storage struct {
+	ID      string   `json:"id"`
+	Type    string   `json:"type"` // dir, zfspool, lvmthin
+	Path    string   `json:"path,omitempty"`
+	Pool    string   `json:"pool,omitempty"`
+	Content []string `json:"content"`
+	Shared  bool     `json:"shared,omitempty"`
+	Total   int64    `json:"total"`
+}
+
+// Volume is one volume on one node's storage.
+type Volume struct {
+	VolID   string `json:"volid"`
+	Node    string `json:"node"`
+	Content string `json:"content"` // images, rootdir, iso, vztmpl, import, backup
+	Format  string `json:"format"`
+	Size    int64  `json:"size"`
+	VMID    int    `json:"vmid,omitempty"`
+	Ctime   int64  `json:"ctime"`
+}
+
+// State is the whole simulated cluster; it is what --state-dir persists.
+type State struct {
+	Nodes    []string           `json:"nodes"`
+	Bridges  []string           `json:"bridges"`
+	Guests   map[int]*Guest     `json:"guests"`
+	Storages []*Storage         `json:"storages"`
+	Volumes  map[string]*Volume `json:"volumes"` // key: node + "|" + volid
+	Password string             `json:"password"`
+	Token    string             `json:"token_secret"`
+}
+
+func newState(nodes []string) *State {
+	return &State{Nodes: nodes, Guests: map[int]*Guest{}, Volumes: map[string]*Volume{}}
+}
+
+func volKey(node, volid string) string { return node + "|" + volid }
+
+func (st *State) storage(id string) *Storage {
+	for _, s := range st.Storages {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+func (st *State) hasNode(n string) bool {
+	for _, x := range st.Nodes {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+func (st *State) volume(node, volid string) *Volume { return st.Volumes[volKey(node, volid)] }
+
+func (st *State) addVolume(v *Volume) { st.Volumes[volKey(v.Node, v.VolID)] = v }
+
+func (st *State) deleteVolume(node, volid string) { delete(st.Volumes, volKey(node, volid)) }
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// digest is the SHA1 of the config file text, like PVE's digest.
+func (g *Guest) digest() string {
+	var b strings.Builder
+	for _, k := range sortedKeys(g.Config) {
+		fmt.Fprintf(&b, "%s: %s\n", k, g.Config[k])
+	}
+	for _, kv := range g.LXC {
+		fmt.Fprintf(&b, "%s: %s\n", kv[0], kv[1])
+	}
+	for _, k := range sortedKeys(g.Pending) {
+		fmt.Fprintf(&b, "[PENDING] %s: %s\n", k, g.Pending[k])
+	}
+	for _, name := range sortedKeys(g.Snapshots) {
+		fmt.Fprintf(&b, "[%s]\n", name)
+		for _, k := range sortedKeys(g.Snapshots[name].Config) {
+			fmt.Fprintf(&b, "%s: %s\n", k, g.Snapshots[name].Config[k])
+		}
+	}
+	sum := sha1.Sum([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// typeName is PVE's guest_type(): "CT" or "VM".
+func (g *Guest) typeName() string {
+	if g.Kind == "lxc" {
+		return "CT"
+	}
+	return "VM"
+}
+
+func (g *Guest) isTemplate() bool { return g.Config["template"] == "1" }
+
+// confPath is the pmxcfs-relative config path PVE names in errors.
+func confPath(kind, node string, vmid any) string {
+	dir := "qemu-server"
+	if kind == "lxc" {
+		dir = "lxc"
+	}
+	return fmt.Sprintf("nodes/%s/%s/%v.conf", node, dir, vmid)
+}
+
+// checkLock is AbstractConfig::check_lock.
+func (g *Guest) checkLock() error {
+	if l := g.Config["lock"]; l != "" {
+		return die("%s is locked (%s)", g.typeName(), l)
+	}
+	return nil
+}
+
+func (st *State) save(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	data, err := json.MarshalIndent(st, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	// Write-then-rename so a crash never leaves a half-written state file.
+	tmp, err := os.CreateTemp(dir, ".state-*.json")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, "state.json"))
+}
+
+func loadState(dir string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return nil, err
+	}
+	st := &State{}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, fmt.Errorf("state file %s: %w", filepath.Join(dir, "state.json"), err)
+	}
+	if st.Guests == nil {
+		st.Guests = map[int]*Guest{}
+	}
+	if st.Volumes == nil {
+		st.Volumes = map[string]*Volume{}
+	}
+	return st, nil
+}
