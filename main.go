@@ -10,7 +10,6 @@ import (
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/provider"
 )
 
-
 // version is set by goreleaser.
 var version = "dev"
 
