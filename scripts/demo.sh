@@ -7,11 +7,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 tf=$(bash scripts/ensure-terraform.sh)
 go build -o bin/terraform-provider-phoenix .
-go build -o bin/pvesim ./cmd/pvesim
+# static: the simulator also serves as pct/qm inside its node sandbox
+CGO_ENABLED=0 go build -o bin/pvesim ./cmd/pvesim
 
 work="$root/.cache/demo"
 rm -rf "$work" && mkdir -p "$work"
-./bin/pvesim serve --listen 127.0.0.1:0 --state-dir "$work/sim" \
+./bin/pvesim serve --listen 127.0.0.1:0 --ssh-listen 127.0.0.1:0 --state-dir "$work/sim" --agent-boot-delay 0 \
   --phoenix-config-dir examples/estate/phoenix/etc --env-file "$work/sim.env" > "$work/sim.json" 2> "$work/sim.log" &
 sim=$!
 trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null || true' EXIT
@@ -25,6 +26,9 @@ done
 echo "pvesim: $(cat "$work/sim.json")"
 # shellcheck disable=SC1091
 source "$work/sim.env"
+# Bind mounts and feature flags other than nesting need root@pam with a
+# ticket, as on PVE: authenticate with the password, not the API token.
+unset PROXMOX_VE_API_TOKEN
 
 cat > "$work/terraformrc" <<RC
 provider_installation {
@@ -36,4 +40,9 @@ provider_installation {
 RC
 export TF_CLI_CONFIG_FILE="$work/terraformrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
 cd examples/estate
+"$tf" get -no-color >/dev/null  # modules only: the provider comes from dev_overrides
 "$tf" apply -auto-approve -input=false -no-color -state="$work/terraform.tfstate"
+echo "== re-apply: nothing to change"
+"$tf" plan -detailed-exitcode -input=false -no-color -state="$work/terraform.tfstate" >/dev/null
+echo "== destroy"
+"$tf" destroy -auto-approve -input=false -no-color -state="$work/terraform.tfstate" | tail -1

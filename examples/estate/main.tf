@@ -1,6 +1,6 @@
-# The main job's estate: the phoenix configuration under ./phoenix, read by the
-# phoenix_config data source. The provider is configured from PROXMOX_VE_*
-# (scripts/demo.sh exports them for the simulator).
+# The main job's estate: the phoenix configuration under ./phoenix applied
+# through the phoenix-estate module. The provider is configured from
+# PROXMOX_VE_* (scripts/demo.sh exports them for the simulator).
 terraform {
   required_providers {
     phoenix = {
@@ -11,18 +11,12 @@ terraform {
 
 provider "phoenix" {}
 
-data "phoenix_config" "estate" {
-  config_dir = "${path.module}/phoenix/etc"
+module "estate" {
+  source       = "../modules/phoenix-estate"
+  config_dir   = "${path.module}/phoenix/etc"
+  features_dir = "${path.module}/phoenix/bin"
 }
 
-output "containers" {
-  value = data.phoenix_config.estate.lxc_ids
-}
-
-output "apply_order" {
-  value = data.phoenix_config.estate.tiers
-}
-
-output "clone_chain" {
-  value = { for id, g in data.phoenix_config.estate.guests : id => g.clone_from if g.clone_from != null }
+output "guests" {
+  value = module.estate.guests
 }

@@ -50,6 +50,11 @@ type ExecRequest struct {
 	// DefaultMaxOutput, negative means unlimited. Output past it is read and
 	// dropped (the command never blocks on a full pipe) and flagged.
 	MaxOutput int
+	// Stdout and Stderr, when set, receive the command's output as it arrives
+	// (no limit; ExecResult's byte slices then stay empty). The node shell
+	// and pct exec stream long feature-script output over SSH this way
+	// instead of holding it until the command ends.
+	Stdout, Stderr io.Writer
 	// Hostname of the command's UTS namespace; default: the guest's
 	// /etc/hostname, else "localhost". The host's name never shows through.
 	Hostname string
@@ -170,8 +175,15 @@ func ExecIn(ctx context.Context, root string, req ExecRequest) (ExecResult, erro
 		maxOut = DefaultMaxOutput
 	}
 	stdout, stderr := &capture{max: maxOut}, &capture{max: maxOut}
+	var outW, errW io.Writer = stdout, stderr
+	if req.Stdout != nil {
+		outW = req.Stdout
+	}
+	if req.Stderr != nil {
+		errW = req.Stderr
+	}
 
-	st, timedOut, err := runInit(ctx, cfg, userns, req.Stdin, stdout, stderr, req.Timeout)
+	st, timedOut, err := runInit(ctx, cfg, userns, req.Stdin, outW, errW, req.Timeout)
 	res := ExecResult{
 		Stdout:          stdout.buf.Bytes(),
 		Stderr:          stderr.buf.Bytes(),

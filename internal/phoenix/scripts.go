@@ -40,6 +40,8 @@ func HealthCheckPath(featuresDir, script string) string {
 
 // Scripts are one guest's resolved provisioning scripts.
 type Scripts struct {
+	// CommonUtils is phoenix_hypervisor_common_utils.sh when features_dir has it.
+	CommonUtils  string
 	Features     []Script
 	Application  *Script
 	HealthChecks []Script // in the order of Guest.HealthChecks; command checks have an empty Path
@@ -63,8 +65,12 @@ func ResolveScripts(e *Estate, featuresDir string) (map[int]Scripts, Problems) {
 		st, err := os.Stat(p)
 		return err == nil && st.Mode().IsRegular()
 	}
+	common := filepath.Join(featuresDir, "phoenix_hypervisor_common_utils.sh")
+	if !exists(common) {
+		common = ""
+	}
 	for _, g := range e.Guests {
-		var s Scripts
+		s := Scripts{CommonUtils: common}
 		for _, f := range g.Features {
 			if !ValidFeatureName(f) {
 				continue // already reported by validation

@@ -45,6 +45,7 @@ type guestModel struct {
 	Firewall               *firewallModel     `tfsdk:"firewall"`
 	Ports                  []types.String     `tfsdk:"ports"`
 	Features               []featureModel     `tfsdk:"features"`
+	CommonUtils            types.String       `tfsdk:"common_utils"`
 	ApplicationScript      types.String       `tfsdk:"application_script"`
 	HealthChecks           []healthCheckModel `tfsdk:"health_checks"`
 	Dependencies           []types.Int64      `tfsdk:"dependencies"`
@@ -87,8 +88,11 @@ type firewallRuleModel struct {
 }
 
 type featureModel struct {
-	Name types.String `tfsdk:"name"`
-	Path types.String `tfsdk:"path"`
+	Name    types.String `tfsdk:"name"`
+	Path    types.String `tfsdk:"path"`
+	Content types.String `tfsdk:"content"`
+	Host    types.Bool   `tfsdk:"host"`
+	Trigger types.String `tfsdk:"trigger"`
 }
 
 type healthCheckModel struct {
@@ -164,11 +168,15 @@ func newGuestModel(g *phoenix.Guest, scripts *phoenix.Scripts) guestModel {
 		}
 	}
 	for i, f := range g.Features {
-		fm := featureModel{Name: types.StringValue(f), Path: types.StringNull()}
+		fm := featureModel{Name: types.StringValue(f), Path: types.StringNull(), Content: types.StringNull(), Host: types.BoolNull(), Trigger: types.StringNull()}
 		if scripts != nil && i < len(scripts.Features) {
 			fm.Path = types.StringValue(scripts.Features[i].Path)
 		}
 		m.Features = append(m.Features, fm)
+	}
+	m.CommonUtils = types.StringNull()
+	if scripts != nil && scripts.CommonUtils != "" {
+		m.CommonUtils = types.StringValue(scripts.CommonUtils)
 	}
 	if scripts != nil && scripts.Application != nil {
 		m.ApplicationScript = types.StringValue(scripts.Application.Path)

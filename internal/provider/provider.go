@@ -187,7 +187,7 @@ func (p *PhoenixProvider) Configure(ctx context.Context, req provider.ConfigureR
 }
 
 func (p *PhoenixProvider) Resources(_ context.Context) []func() resource.Resource {
-	return nil
+	return []func() resource.Resource{NewGuestResource}
 }
 
 func (p *PhoenixProvider) DataSources(_ context.Context) []func() datasource.DataSource {
@@ -204,6 +204,8 @@ type ProviderConfig struct {
 	CACertificate string // PEM
 	Node          string
 	SSH           SSHConfig
+
+	clients clientSet
 }
 
 // SSHConfig is the resolved ssh block.

@@ -210,21 +210,19 @@ func (s *Server) storageByID(r *request) (*Storage, error) {
 	return st, nil
 }
 
+// nodeStorageIndex is Status.pm diridx: a fixed list, the storage is not looked up.
 func (s *Server) nodeStorageIndex(r *request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.storageByID(r); err != nil {
-		return nil, err
-	}
-	return dirIndex("subdir", "content", "status", "rrd", "rrddata", "upload", "download-url"), nil
+	return dirIndex("subdir", "content", "download-url", "file-restore", "import-metadata", "identity",
+		"oci-registry-pull", "prunebackups", "rrd", "rrddata", "status", "upload"), nil
 }
 
 func (s *Server) nodeStorageStatus(r *request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := s.storageByID(r)
-	if err != nil {
-		return nil, err
+	st := s.st.storage(r.vars["storage"])
+	if st == nil {
+		// read_status looks the storage up in storage_info, not storage_config.
+		return nil, paramErr(map[string]string{"storage": "No such storage."})
 	}
 	return s.storageStatusEntry(r.vars["node"], st), nil
 }
@@ -262,24 +260,6 @@ func (s *Server) storageContent(r *request) (any, error) {
 		out = append(out, volumeEntry(v))
 	}
 	return out, nil
-}
-
-func (s *Server) storageVolume(r *request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := s.storageByID(r)
-	if err != nil {
-		return nil, err
-	}
-	volid := r.vars["volume"]
-	if !strings.Contains(volid, ":") {
-		volid = st.ID + ":" + volid
-	}
-	v := s.st.volume(r.vars["node"], volid)
-	if v == nil {
-		return nil, die("volume '%s' does not exist", volid)
-	}
-	return map[string]any{"path": "/var/lib/vz/" + v.VolID, "size": v.Size, "used": v.Size / 4, "format": v.Format}, nil
 }
 
 func (s *Server) storageList(r *request) (any, error) {

@@ -88,11 +88,12 @@ func (f *Faults) AddTaskFailure(t TaskFault) int {
 	return t.ID
 }
 
-// Clear removes every fault and brings all nodes back.
+// Clear removes every fault (agent faults too) and brings all nodes back.
 func (f *Faults) Clear() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rules, f.taskFaults = nil, nil
+	f.s.agent.clearFaults()
 	if len(f.down) > 0 {
 		f.down = map[string]bool{}
 		close(f.downCh)

@@ -59,7 +59,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rel := strings.TrimPrefix(path, apiBase)
-	params, err := readParams(r)
+	var params pveschema.Values
+	var err error
+	if isMultipart(r) {
+		params, err = readUpload(r)
+		defer dropUpload(params)
+	} else {
+		params, err = readParams(r)
+	}
 	if err != nil {
 		writeError(w, &apiError{Status: 400, Msg: err.Error()})
 		return
@@ -260,6 +267,11 @@ func (s *Server) handle(method, tmpl string, h handlerFunc) {
 // over variables. Path variables are unescaped.
 func (s *Server) match(method, rel string) (*route, map[string]string) {
 	parts := strings.Split(strings.Trim(rel, "/"), "/")
+	// Status.pm mounts storage content with fragmentDelimiter '': everything
+	// after .../content/ is one {volume}, slashes included.
+	if len(parts) > 6 && parts[0] == "nodes" && parts[2] == "storage" && parts[4] == "content" {
+		parts = append(parts[:5], strings.Join(parts[5:], "/"))
+	}
 	var best *route
 	var bestVars map[string]string
 	for _, rt := range s.routes {

@@ -15,6 +15,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/nodeshell"
 )
 
 // Options configure a simulator.
@@ -38,8 +40,27 @@ type Options struct {
 	// (or taken from StateDir) when empty.
 	Password    string
 	TokenSecret string
-	// Runtime receives guest lifecycle hooks (default NopRuntime).
+	// Runtime receives guest lifecycle hooks (default NopRuntime). Ignored
+	// when RealGuests is set.
 	Runtime GuestRuntime
+	// RealGuests gives every guest a real root directory (internal/guestroot,
+	// built from bash-static and busybox-static) in which pct exec, the guest
+	// agent and the node shell run commands isolated from the host.
+	RealGuests bool
+	// GuestRootDir holds the guest roots (default StateDir/guestroot, else a
+	// temp dir removed on Close).
+	GuestRootDir string
+	// AgentBootDelay is how long a started VM boots before its QEMU guest
+	// agent answers (0: at once).
+	AgentBootDelay time.Duration
+	// SSHListen starts the node shell (SSH with pct/qm) with the first
+	// node's listener on this loopback address ("127.0.0.1:0" picks a port;
+	// other nodes always get a free port). Needs RealGuests.
+	SSHListen string
+	// SSHClientBinary is a static pvesim binary (CGO_ENABLED=0) that the node
+	// sandbox runs as pct and qm (it dispatches on argv[0]); without it only
+	// plain `pct ...`/`qm ...` command lines work, not scripts calling them.
+	SSHClientBinary string
 }
 
 // Server is a running simulator.
@@ -53,6 +74,12 @@ type Server struct {
 	runtime GuestRuntime
 	auth    *authenticator
 	routes  []*route
+	agent   *agentState
+	guests  *guestRoots // nil without Options.RealGuests
+
+	ssh        *nodeshell.Server // nil without Options.SSHListen
+	sshKeyFile string
+	sshKeyPEM  []byte
 
 	ln      net.Listener
 	httpSrv *http.Server
@@ -73,7 +100,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = 10 * time.Second
 	}
-	s := &Server{opts: opts, locks: newLockManager(), runtime: opts.Runtime, closed: make(chan struct{})}
+	s := &Server{opts: opts, locks: newLockManager(), runtime: opts.Runtime, closed: make(chan struct{}), agent: newAgentState()}
 	if s.runtime == nil {
 		s.runtime = NopRuntime{}
 	}
@@ -93,6 +120,15 @@ func Start(opts Options) (*Server, error) {
 		}
 		s.tmpDir, certDir = d, d
 	}
+	if opts.RealGuests {
+		g, err := newGuestRoots(rootDir(opts, certDir))
+		if err != nil {
+			s.cleanup()
+			return nil, err
+		}
+		s.guests, s.runtime = g, g
+	}
+	s.runtime = agentRuntime{GuestRuntime: s.runtime, a: s.agent}
 	ti, err := loadOrCreateCert(certDir, opts.Nodes)
 	if err != nil {
 		s.cleanup()
@@ -100,9 +136,19 @@ func Start(opts Options) (*Server, error) {
 	}
 	s.tlsInfo = ti
 	s.routes = s.buildRoutes()
+	s.buildAgentRoutes()
+	if opts.SSHListen != "" {
+		if err := s.startSSH(certDir); err != nil {
+			s.cleanup()
+			return nil, err
+		}
+	}
 
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
+		if s.ssh != nil {
+			s.ssh.Close()
+		}
 		s.cleanup()
 		return nil, err
 	}
@@ -168,6 +214,12 @@ func (s *Server) Close() error {
 		defer cancel()
 		if e := s.httpSrv.Shutdown(ctx); e != nil {
 			_ = s.httpSrv.Close()
+		}
+		if s.ssh != nil {
+			s.ssh.Close()
+		}
+		if s.guests != nil {
+			s.guests.close() // kill guest commands before their roots go
 		}
 		s.tasks.wait(5 * time.Second)
 		s.mu.Lock()

@@ -18,6 +18,8 @@ import (
 //	DELETE /_sim/faults           remove all faults, bring nodes back
 //	POST   /_sim/locks            {"path": "...", "kind": "qemu", "vmid": 100, "storage": "", "seconds": 5}
 //	POST   /_sim/nodes/{node}     {"down": true}
+//	POST   /_sim/agent            {"vmid": 100, "down": true, "exec_hang": true}
+//	POST   /_sim/ssh              {"drop_next": 1, "change_host_key": true}
 func (s *Server) serveSim(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.auth.authenticate(r); err != nil {
 		writeError(w, asAPIError(err))
@@ -98,6 +100,7 @@ func (s *Server) serveSim(w http.ResponseWriter, r *http.Request) {
 		}
 		f.SetNodeDown(strings.TrimPrefix(p, "/nodes/"), req.Down)
 		reply(nil)
+	case s.serveSimGuests(w, r, p): // agent and SSH faults (ssh.go)
 	default:
 		writeError(w, &apiError{Status: 501, Msg: "no such uri"})
 	}

@@ -1,0 +1,382 @@
+// Package lifecycle is phoenix's container state machine on the PVE API:
+// create from a template or clone from a source's snapshot, converge the
+// configuration, raw lxc lines and firewall, start, run feature scripts,
+// take the template snapshot, run health checks; and read back, update and
+// destroy. It knows phoenix and PVE, not Terraform.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestconf"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/provision"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
+)
+
+// Env is how to reach PVE.
+type Env struct {
+	API   *pve.Client
+	Shell *pve.Shell // nil when the provider has no SSH settings
+	Node  string     // node for new guests
+	Log   func(string)
+}
+
+func (e Env) logf(format string, args ...any) {
+	if e.Log != nil {
+		e.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+// Options are the resource's settings beyond the guest model.
+type Options struct {
+	Started      bool
+	AllowRestart bool
+	Provision    provision.Spec
+	Checks       []provision.Check
+	Previous     []provision.Record
+}
+
+// Outcome is what an apply did; Ref is set as soon as the guest exists, so a
+// caller can keep a half-created guest in state even when an error follows.
+type Outcome struct {
+	Ref            pve.Ref
+	Exists         bool
+	PendingRestart []string
+	Records        []provision.Record
+	Checks         []provision.CheckResult
+	Warnings       []string
+}
+
+// ErrNeedsSSH is returned when a change has no API and no SSH is configured.
+var ErrNeedsSSH = errors.New("this change needs SSH access to the node: configure the provider's ssh block (or PROXMOX_VE_SSH_*)")
+
+// CreateContainer creates g and brings it to its desired state.
+func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Outcome, error) {
+	out := Outcome{Ref: pve.Ref{Node: env.Node, Kind: pve.LXC, ID: g.ID}, Records: opts.Previous}
+	if ref, ok, err := env.API.Locate(ctx, g.ID); err != nil {
+		return out, err
+	} else if ok {
+		return out, fmt.Errorf("%s already exists; import it (terraform import <address> %d) instead of creating it", ref, g.ID)
+	}
+	if g.CloneFrom != nil {
+		src, ok, err := env.API.Locate(ctx, *g.CloneFrom)
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			return out, fmt.Errorf("clone source %d does not exist: create it first (the estate module orders guests by tiers; by hand use depends_on)", *g.CloneFrom)
+		}
+		if g.CloneSnapshot != "" {
+			snaps, err := env.API.Snapshots(ctx, src)
+			if err != nil {
+				return out, err
+			}
+			if !contains(snaps, g.CloneSnapshot) {
+				return out, fmt.Errorf("clone source %d has no snapshot %q yet: it is taken after the source is provisioned, so apply the source first", src.ID, g.CloneSnapshot)
+			}
+		}
+		env.logf("cloning %s into %d (snapshot %q)", src, g.ID, g.CloneSnapshot)
+		err = env.API.Clone(ctx, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage, Full: true, Target: env.Node})
+		out.Exists = guestExists(ctx, env, g.ID, &out)
+		if err != nil {
+			return out, fmt.Errorf("cloning %d from %d: %w", g.ID, src.ID, err)
+		}
+	} else {
+		tmpl := g.OSTemplate
+		if tmpl == "" && strings.Contains(g.Template, ":") {
+			tmpl = g.Template
+		}
+		if tmpl == "" {
+			return out, fmt.Errorf("no OS template volume for %d: set os_template (storage:vztmpl/file); %q is not under a known dir storage", g.ID, g.Template)
+		}
+		env.logf("creating CT %d on %s from %s", g.ID, env.Node, tmpl)
+		err := env.API.CreateContainer(ctx, env.Node, g.ID, guestconf.ContainerCreateParams(g, tmpl))
+		out.Exists = guestExists(ctx, env, g.ID, &out)
+		if err != nil {
+			return out, fmt.Errorf("creating CT %d: %w", g.ID, err)
+		}
+	}
+	return converge(ctx, env, out, g, opts, true)
+}
+
+// guestExists records where the guest ended up, even after a failed task.
+func guestExists(ctx context.Context, env Env, id int, out *Outcome) bool {
+	ref, ok, err := env.API.Locate(ctx, id)
+	if err == nil && ok {
+		out.Ref = ref
+		return true
+	}
+	return false
+}
+
+// UpdateContainer brings an existing container to g.
+func UpdateContainer(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest, opts Options) (Outcome, error) {
+	out := Outcome{Ref: ref, Exists: true, Records: opts.Previous}
+	return converge(ctx, env, out, g, opts, false)
+}
+
+func converge(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts Options, fresh bool) (Outcome, error) {
+	ref := out.Ref
+	cfg, err := env.API.Config(ctx, ref)
+	if err != nil {
+		return out, err
+	}
+	ch := guestconf.DiffContainer(g, cfg.Values)
+	if len(ch.Replace) > 0 {
+		return out, fmt.Errorf("%s cannot be changed in place: %s", ref, strings.Join(ch.Replace, "; "))
+	}
+	gpuDevices := env.API.IsRootTicket()
+	if gpuDevices {
+		for k, v := range guestconf.GPUDeviceKeys(g) {
+			if cfg.Values[k] != v {
+				if ch.Set == nil {
+					ch.Set = map[string]string{}
+				}
+				ch.Set[k] = v
+			}
+		}
+	}
+	st, err := env.API.Status(ctx, ref)
+	if err != nil {
+		return out, err
+	}
+	running := st.Status == "running"
+	pending := map[string]bool{}
+	if len(ch.Set) > 0 || len(ch.Delete) > 0 {
+		env.logf("%s: setting %v", ref, ch.Keys())
+		if err := env.API.UpdateConfig(ctx, ref, ch.Set, ch.Delete, cfg.Digest); err != nil {
+			return out, err
+		}
+		if running {
+			for _, k := range ch.RestartKeys() {
+				pending[k] = true
+			}
+		}
+	}
+	for _, r := range ch.Resize {
+		env.logf("%s: growing %s to %s", ref, r.Disk, r.Size)
+		if err := env.API.Resize(ctx, ref, r.Disk, r.Size); err != nil {
+			return out, err
+		}
+	}
+	raw := guestconf.DesiredRawLXC(g, gpuDevices)
+	if !guestconf.SameRawLXC(raw, cfg.RawLXC) {
+		if env.Shell == nil {
+			return out, fmt.Errorf("%s: raw lxc options / AppArmor profile / GPU entries: %w", ref, ErrNeedsSSH)
+		}
+		lines := make([][2]string, len(raw))
+		for i, l := range raw {
+			lines[i] = [2]string{l.Key, l.Value}
+		}
+		env.logf("%s: writing %d raw lxc lines to %s", ref, len(lines), pve.ConfPath(ref.Node, ref.ID))
+		if _, err := env.Shell.SetRawLXC(ctx, ref.Node, ref.ID, lines); err != nil {
+			return out, err
+		}
+		if running {
+			pending["lxc"] = true
+		}
+	}
+	if g.Firewall != nil {
+		if err := env.API.SetFirewallEnabled(ctx, ref, g.Firewall.Enabled); err != nil {
+			return out, err
+		}
+		if err := env.API.ReplaceFirewallRules(ctx, ref, guestconf.FirewallRules(g)); err != nil {
+			return out, err
+		}
+	}
+	if len(pending) > 0 {
+		if opts.AllowRestart && opts.Started {
+			env.logf("%s: rebooting to apply %v", ref, keys(pending))
+			if err := env.API.Reboot(ctx, ref); err != nil {
+				return out, err
+			}
+		} else {
+			out.PendingRestart = keys(pending)
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is running: %s take effect at its next restart (set allow_restart = true to restart it during apply)",
+				ref, strings.Join(out.PendingRestart, ", ")))
+		}
+	}
+	switch {
+	case opts.Started && !running:
+		env.logf("%s: starting", ref)
+		if err := startWithRetry(ctx, env, ref); err != nil {
+			return out, err
+		}
+		running = true
+	case !opts.Started && running:
+		env.logf("%s: stopping", ref)
+		if err := env.API.Stop(ctx, ref); err != nil {
+			return out, err
+		}
+		running = false
+	}
+	return provisionAndSnapshot(ctx, env, out, g, opts, running)
+}
+
+// startWithRetry retries a start that failed for a transient reason (a lock
+// still held by the previous task, a busy node), a few times.
+func startWithRetry(ctx context.Context, env Env, ref pve.Ref) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = env.API.Start(ctx, ref); err == nil || !pve.IsTransient(err) {
+			return err
+		}
+		env.logf("%s: start failed (%v), retrying", ref, err)
+	}
+	return err
+}
+
+func provisionAndSnapshot(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts Options, running bool) (Outcome, error) {
+	ref := out.Ref
+	if len(provision.Pending(opts.Provision.Steps, opts.Previous)) > 0 || pruned(opts.Provision.Steps, opts.Previous) {
+		if !running {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is not running: feature scripts were not run", ref))
+		} else {
+			if env.Shell == nil {
+				return out, fmt.Errorf("%s: feature scripts: %w", ref, ErrNeedsSSH)
+			}
+			recs, err := provision.Run(ctx, ctTarget{shell: env.Shell, ref: ref}, nodeHost{shell: env.Shell, node: ref.Node},
+				opts.Provision, opts.Previous, env.Log)
+			out.Records = recs
+			if err != nil {
+				return out, err
+			}
+		}
+	}
+	if g.TemplateSnapshot != "" {
+		snaps, err := env.API.Snapshots(ctx, ref)
+		if err != nil {
+			return out, err
+		}
+		if !contains(snaps, g.TemplateSnapshot) {
+			env.logf("%s: taking template snapshot %q", ref, g.TemplateSnapshot)
+			if err := env.API.Snapshot(ctx, ref, g.TemplateSnapshot, "phoenix: provisioned state for clones"); err != nil {
+				return out, err
+			}
+		}
+	}
+	if len(opts.Checks) > 0 && running && env.Shell != nil {
+		out.Checks = provision.RunChecks(ctx, ctTarget{shell: env.Shell, ref: ref}, opts.Provision, opts.Checks, provision.Wait, env.Log)
+	}
+	return out, nil
+}
+
+// pruned reports whether records exist for steps no longer configured.
+func pruned(steps []provision.Step, prev []provision.Record) bool {
+	names := map[string]bool{}
+	for _, s := range steps {
+		names[s.Name] = true
+	}
+	for _, r := range prev {
+		if !names[r.Name] {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadContainer finds the guest and observes its actual state into g.
+// found is false when no node has it.
+func ReadContainer(ctx context.Context, env Env, id int, g *phoenix.Guest) (ref pve.Ref, status string, found bool, err error) {
+	ref, found, err = env.API.Locate(ctx, id)
+	if err != nil || !found {
+		return ref, "", found, err
+	}
+	cfg, err := env.API.Config(ctx, ref)
+	if err != nil {
+		if pve.IsNotFound(err) {
+			return ref, "", false, nil
+		}
+		return ref, "", true, err
+	}
+	st, err := env.API.Status(ctx, ref)
+	if err != nil {
+		return ref, "", true, err
+	}
+	obs := guestconf.Observed{Config: cfg.Values, RawLXC: cfg.RawLXC}
+	if g.Firewall != nil {
+		on, err := env.API.FirewallEnabled(ctx, ref)
+		if err != nil {
+			return ref, "", true, err
+		}
+		rules, err := env.API.FirewallRules(ctx, ref)
+		if err != nil {
+			return ref, "", true, err
+		}
+		obs.FirewallEnabled = &on
+		obs.FirewallRules = guestconf.ObservedRules(rules)
+	}
+	guestconf.ObserveContainer(g, obs)
+	return ref, st.Status, true, nil
+}
+
+// DestroyContainer stops and destroys a container with its disks. PVE's
+// protection flag is honoured: the guest is left alone with an explanation.
+func DestroyContainer(ctx context.Context, env Env, ref pve.Ref) error {
+	cfg, err := env.API.Config(ctx, ref)
+	if err != nil {
+		if pve.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if cfg.Values["protection"] == "1" {
+		return fmt.Errorf("%s has PVE protection set, so it cannot be destroyed; unset it first (pct set %d --protection 0, or Options > Protection in the UI)", ref, ref.ID)
+	}
+	st, err := env.API.Status(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if st.Status == "running" {
+		env.logf("%s: stopping before destroy", ref)
+		if err := env.API.Stop(ctx, ref); err != nil {
+			return err
+		}
+	}
+	env.logf("%s: destroying (purge)", ref)
+	return env.API.Destroy(ctx, ref)
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SetDescription writes a guest's description when it differs.
+func SetDescription(ctx context.Context, env Env, id string, desc string) error {
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		return err
+	}
+	ref, ok, err := env.API.Locate(ctx, n)
+	if err != nil || !ok {
+		return err
+	}
+	cfg, err := env.API.Config(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(cfg.Values["description"]) == strings.TrimSpace(desc) {
+		return nil
+	}
+	return env.API.UpdateConfig(ctx, ref, map[string]string{"description": desc}, nil, "")
+}

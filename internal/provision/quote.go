@@ -1,0 +1,106 @@
+package provision
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Words a POSIX shell (or bash) treats specially in command position when
+// unquoted; quoting them keeps them plain words wherever they land.
+var reservedWords = map[string]bool{
+	"!": true, "{": true, "}": true, "[[": true, "]]": true, "case": true, "do": true, "done": true,
+	"elif": true, "else": true, "esac": true, "fi": true, "for": true, "function": true, "if": true,
+	"in": true, "select": true, "then": true, "time": true, "until": true, "while": true, "coproc": true,
+}
+
+// safeWord reports whether s needs no quoting: only characters no shell
+// treats specially anywhere in a word. '=' is excluded (a first word with
+// '=' is an assignment), as are '~' (tilde expansion) and '#' (comment).
+func safeWord(s string) bool {
+	if s == "" || reservedWords[s] {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("_@%+:,./-", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ShellQuote renders args as one POSIX shell command line that a shell splits
+// back into exactly args: safe words as they are, everything else in single
+// quotes, an embedded single quote becoming quote, backslash, quote, quote
+// (close, escaped quote, reopen). Only for transports that take a command
+// line (pct exec over SSH); everything else uses argv arrays. A NUL byte
+// cannot travel in an argument at all: keep it out of args.
+func ShellQuote(args ...string) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if safeWord(a) {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteByte('\'')
+		b.WriteString(strings.ReplaceAll(a, "'", `'\''`))
+		b.WriteByte('\'')
+	}
+	return b.String()
+}
+
+// CommandLine renders req as a shell command line: `/usr/bin/env K=V... argv`
+// with every word quoted, Env sorted by name. Stdin and Timeout are the
+// transport's to handle.
+func CommandLine(req ExecRequest) (string, error) {
+	if len(req.Argv) == 0 {
+		return "", fmt.Errorf("provision: empty argv")
+	}
+	if strings.ContainsRune(strings.Join(req.Argv, ""), 0) {
+		return "", fmt.Errorf("provision: argv contains a NUL byte")
+	}
+	if len(req.Env) == 0 {
+		return ShellQuote(req.Argv...), nil
+	}
+	if strings.Contains(req.Argv[0], "=") {
+		// env would take it for one more assignment.
+		return "", fmt.Errorf("provision: command %q contains '=' and cannot follow env assignments", req.Argv[0])
+	}
+	names := make([]string, 0, len(req.Env))
+	for k := range req.Env {
+		if !validEnvName(k) {
+			return "", fmt.Errorf("provision: invalid environment variable name %q", k)
+		}
+		if strings.ContainsRune(req.Env[k], 0) {
+			return "", fmt.Errorf("provision: environment variable %s contains a NUL byte", k)
+		}
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	words := []string{Env}
+	for _, k := range names {
+		words = append(words, k+"="+req.Env[k])
+	}
+	return ShellQuote(append(words, req.Argv...)...), nil
+}
+
+func validEnvName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i, r := range k {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
