@@ -87,7 +87,15 @@ func ObserveContainer(g *phoenix.Guest, o Observed) {
 			g.Firewall.Rules = o.FirewallRules
 		}
 	}
-	want := DesiredRawLXC(g, false)
+	// GPUs are either devN passthrough (root@pam) or raw lines: the config says which.
+	devs := GPUDeviceKeys(g)
+	asDevices := len(devs) > 0
+	for k, v := range devs {
+		if c[k] != v {
+			asDevices = false
+		}
+	}
+	want := DesiredRawLXC(g, asDevices)
 	if !SameRawLXC(want, o.RawLXC) {
 		// Drift in raw lines shows as lxc_options holding what is there now.
 		g.LXCOptions = make([]string, 0, len(o.RawLXC))

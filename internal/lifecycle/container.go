@@ -175,7 +175,7 @@ func converge(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts 
 			lines[i] = [2]string{l.Key, l.Value}
 		}
 		env.logf("%s: writing %d raw lxc lines to %s", ref, len(lines), pve.ConfPath(ref.Node, ref.ID))
-		if _, err := env.Shell.SetRawLXC(ctx, ref.Node, ref.ID, lines); err != nil {
+		if err := setRawLXC(ctx, env, ref, raw, lines); err != nil {
 			return out, err
 		}
 		if running {
@@ -379,4 +379,26 @@ func SetDescription(ctx context.Context, env Env, id string, desc string) error 
 		return nil
 	}
 	return env.API.UpdateConfig(ctx, ref, map[string]string{"description": desc}, nil, "")
+}
+
+// setRawLXC writes the raw lines and checks PVE took them: the file has no
+// API, PVE drops keys it refuses, and another writer of the same file can
+// race us, so a write that did not stick is tried again a few times.
+func setRawLXC(ctx context.Context, env Env, ref pve.Ref, raw []guestconf.RawLXCLine, lines [][2]string) error {
+	var after *pve.GuestConfig
+	for attempt := 0; attempt < 3; attempt++ {
+		if _, err := env.Shell.SetRawLXC(ctx, ref.Node, ref.ID, lines); err != nil {
+			return err
+		}
+		var err error
+		if after, err = env.API.Config(ctx, ref); err != nil {
+			return err
+		}
+		if guestconf.SameRawLXC(raw, after.RawLXC) {
+			return nil
+		}
+		env.logf("%s: raw lxc lines did not stick (PVE has %v), writing again", ref, after.RawLXC)
+	}
+	return fmt.Errorf("%s: the raw lxc lines written to %s did not take effect (PVE now has %v); check that PVE accepts these keys",
+		ref, pve.ConfPath(ref.Node, ref.ID), after.RawLXC)
 }

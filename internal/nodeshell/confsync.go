@@ -115,8 +115,23 @@ func (s *Server) syncNode(node string) error {
 		}
 	}
 	for p, text := range want {
-		if disk, err := root.ReadFile(p); err == nil && string(disk) == text {
+		disk, err := root.ReadFile(p)
+		if err == nil && string(disk) == text {
 			continue
+		}
+		// A session running concurrently (syncs serialise only with each
+		// other) may have edited the file after the parse-back pass above:
+		// take its edit rather than overwrite it, as pmxcfs would.
+		if prev, seen := fsys.rendered[p]; err == nil && seen && string(disk) != prev {
+			if id, ok := idFromConfPath(p); ok {
+				if err := s.cfg.Cluster.SetConfigText(id, string(disk)); err != nil {
+					errs = append(errs, err)
+				}
+				if t, err := s.cfg.Cluster.ConfigText(id); err == nil {
+					want[p] = t
+					text = t
+				}
+			}
 		}
 		if err := root.WriteFile(p, []byte(text), 0o640); err != nil {
 			errs = append(errs, err)

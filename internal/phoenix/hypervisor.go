@@ -180,7 +180,22 @@ func (b *builder) readSharedVolumes(s scope) {
 				mounts.errorf(m.value, m.key, "expected an absolute mount path, got %q", m.value.str)
 				continue
 			}
-			g.MountPoints = append(g.MountPoints, MountPoint{Type: "bind", Name: name, HostPath: host, Path: m.value.str})
+			g.MountPoints = addBind(g.MountPoints, MountPoint{Type: "bind", Name: name, HostPath: host, Path: m.value.str})
 		}
 	}
+}
+
+// addBind adds a shared-volume bind mount. Phoenix declares a dataset both in
+// zfs_volumes (so the host creates it) and in shared_volumes (so the guest
+// mounts it) at the same path: that is one mount, the bind mount, and the
+// volume entry is dropped so PVE does not get two mount points on one path.
+func addBind(mps []MountPoint, bind MountPoint) []MountPoint {
+	out := mps[:0:0]
+	for _, mp := range mps {
+		if mp.Path == bind.Path && mp.Type != "bind" {
+			continue
+		}
+		out = append(out, mp)
+	}
+	return append(out, bind)
 }

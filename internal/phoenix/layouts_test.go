@@ -90,6 +90,11 @@ func TestSeedLayout(t *testing.T) {
 	if len(binds) != 3 {
 		t.Errorf("953 should get 3 shared bind mounts, got %v", binds)
 	}
+	// 950 names its model dataset in zfs_volumes and in shared_volumes at the
+	// same path: one mount point, the bind mount.
+	if mps := byID[950].MountPoints; len(mps) != 1 || mps[0].Type != "bind" || mps[0].Path != "/vllm_models" {
+		t.Errorf("950 mount points: %+v", mps)
+	}
 	if string(byID[950].Extra["vllm_model"]) != `"Qwen/Qwen2.5-7B-Instruct-AWQ"` {
 		t.Errorf("unknown keys must be kept verbatim, got %q", byID[950].Extra["vllm_model"])
 	}

@@ -47,7 +47,11 @@ func TestAccConfigDataSource_seedLayout(t *testing.T) {
 				statecheck.ExpectKnownValue(ds, guest("950").AtMapKey("clone_snapshot"), knownvalue.StringExact("pre-configured")),
 				statecheck.ExpectKnownValue(ds, guest("900").AtMapKey("os_template"),
 					knownvalue.StringExact("fastData-shared-iso:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst")),
-				statecheck.ExpectKnownValue(ds, guest("950").AtMapKey("mount_points").AtSliceIndex(0).AtMapKey("type"), knownvalue.StringExact("zfs_volume")),
+				// zfs_volumes and shared_volumes name the same dataset at /vllm_models: one bind mount.
+				statecheck.ExpectKnownValue(ds, guest("950").AtMapKey("mount_points"), knownvalue.ListSizeExact(1)),
+				statecheck.ExpectKnownValue(ds, guest("950").AtMapKey("mount_points").AtSliceIndex(0).AtMapKey("host_path"),
+					knownvalue.StringExact("/mnt/pve/fastData/shared-bulk-data/vllm_models")),
+				statecheck.ExpectKnownValue(ds, guest("910").AtMapKey("mount_points").AtSliceIndex(0).AtMapKey("type"), knownvalue.StringExact("volume")),
 				statecheck.ExpectKnownValue(ds, guest("950").AtMapKey("extra_json"), knownvalue.StringRegexp(regexp.MustCompile(`"vllm_model":"Qwen/Qwen2.5-7B-Instruct-AWQ"`))),
 				statecheck.ExpectKnownValue(ds, guest("953").AtMapKey("dependencies"), knownvalue.Null()),
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("tiers"), knownvalue.ListExact([]knownvalue.Check{

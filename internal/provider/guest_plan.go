@@ -286,17 +286,29 @@ func (r *GuestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
+	// Computed values stay as they are unless this apply changes them.
+	plan.CurrentNode = state.CurrentNode
+	plan.Provisioned = state.Provisioned
+	plan.PendingRestart = state.PendingRestart
+	plan.Health = state.Health
+	plan.ProvisioningError = state.ProvisioningError
 	want := desiredDigests(steps)
 	toRun := provision.Pending(steps, recordsFromMap(state.Provisioned))
-	if len(toRun) > 0 || !want.Equal(state.Provisioned) {
+	switch {
+	case !plan.Started.ValueBool() && (len(toRun) > 0 || !want.Equal(state.Provisioned)):
+		resp.Diagnostics.AddWarning("Feature scripts of CT "+plan.Spec.VMID.String()+" wait",
+			"started = false: scripts run inside a running guest, so "+joinNames(toRun)+" will run once the guest is started.")
+	case len(toRun) > 0 || !want.Equal(state.Provisioned):
 		plan.Provisioned = want
 		plan.Health = types.ListUnknown(healthObjectType)
+		plan.ProvisioningError = types.StringNull()
 		if len(toRun) > 0 {
 			resp.Diagnostics.AddWarning("Feature scripts will run on CT "+plan.Spec.VMID.String(),
 				"This apply runs: "+joinNames(toRun)+". Scripts have no undo; a removed feature is only dropped from `provisioned`.")
 		}
 	}
-	if !specEqual(ctx, plan.Spec, state.Spec) || plan.Started != state.Started {
+	if updates(ctx, &plan, state) {
+		// Any update re-runs the health checks and re-evaluates pending keys.
 		plan.PendingRestart = types.ListUnknown(types.StringType)
 		plan.Health = types.ListUnknown(healthObjectType)
 		if needs := restartFields(plan.Spec, state.Spec); len(needs) > 0 && state.Status.ValueString() == "running" && !plan.AllowRestart.ValueBool() {
@@ -305,10 +317,16 @@ func (r *GuestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 					"and the change shows in pending_restart.")
 		}
 	}
-	if plan.ProvisioningError.IsUnknown() && state != nil && len(toRun) == 0 {
-		plan.ProvisioningError = state.ProvisioningError
-	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// updates reports whether the plan differs from the state, i.e. whether
+// Terraform will call Update.
+func updates(ctx context.Context, plan, state *guestResourceModel) bool {
+	return !specEqual(ctx, plan.Spec, state.Spec) || !plan.Started.Equal(state.Started) || !plan.Status.Equal(state.Status) ||
+		!plan.Node.Equal(state.Node) || !plan.AllowRestart.Equal(state.AllowRestart) || !plan.TaintOnFailure.Equal(state.TaintOnFailure) ||
+		!plan.HealthChecksWarnOnly.Equal(state.HealthChecksWarnOnly) || !plan.ScriptTimeoutSeconds.Equal(state.ScriptTimeoutSeconds) ||
+		!plan.Provisioned.Equal(state.Provisioned) || !plan.Timeouts.Object.Equal(state.Timeouts.Object)
 }
 
 func joinNames(xs []string) string {

@@ -105,13 +105,17 @@ func (s *Shell) SetRawLXC(ctx context.Context, node string, id int, lines [][2]s
 	if next == current {
 		return false, nil
 	}
-	cmd := fmt.Sprintf("cat > %s", ShellQuote(path))
+	// Write a temporary file and rename it over the config, as PVE's own
+	// file_set_contents does: readers never see a half-written file.
+	tmp := fmt.Sprintf("%s.tmp.phoenix", path)
+	cmd := fmt.Sprintf("cat > %s && mv -f %s %s", ShellQuote(tmp), ShellQuote(tmp), ShellQuote(path))
 	res, err = s.Run(ctx, node, cmd, []byte(next), nil, nil)
 	if err != nil {
 		return false, err
 	}
-	if res.ExitCode != 0 {
-		return false, fmt.Errorf("writing %s on node %s: %s", path, node, strings.TrimSpace(string(res.Stderr)))
+	// PVE warns on stderr about lines it refuses while the write succeeds.
+	if res.ExitCode != 0 || strings.TrimSpace(string(res.Stderr)) != "" {
+		return false, fmt.Errorf("writing %s on node %s (exit %d): %s", path, node, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
 	}
 	return true, nil
 }

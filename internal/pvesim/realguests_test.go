@@ -6,10 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,59 +15,17 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestroot"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvesimtest"
 )
 
-// requireGuests fails (never skips) when real guests cannot run here, saying
-// how to fix it; PHOENIX_SKIP_GUEST_EXEC=1 opts out, as in internal/guestroot.
-func requireGuests(t *testing.T) {
-	t.Helper()
-	if os.Getenv("PHOENIX_SKIP_GUEST_EXEC") == "1" {
-		t.Skip("PHOENIX_SKIP_GUEST_EXEC=1")
-	}
-	if err := guestroot.CheckDeps(); err != nil {
-		t.Fatalf("%v\nfix: run scripts/install-deps.sh as root (or set PHOENIX_SKIP_GUEST_EXEC=1)", err)
-	}
-	if err := guestroot.Supported(); err != nil {
-		t.Fatalf("%v\nfix: run the tests as root on a kernel with mount/pid/uts/net namespaces (or set PHOENIX_SKIP_GUEST_EXEC=1)", err)
-	}
-}
+func requireGuests(t *testing.T) { pvesimtest.RequireGuests(t) }
 
-var (
-	clientOnce sync.Once
-	clientPath string
-	clientErr  error
-)
-
-// clientBinary builds cmd/pvesim statically once per test run: inside the
-// node sandbox it is pct and qm.
-func clientBinary(t *testing.T) string {
-	t.Helper()
-	clientOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pvesim-client-")
-		if err != nil {
-			clientErr = err
-			return
-		}
-		clientPath = filepath.Join(dir, "pvesim")
-		cmd := exec.Command("go", "build", "-o", clientPath, "../../cmd/pvesim")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			clientErr = errors.New(string(out) + err.Error())
-		}
-	})
-	if clientErr != nil {
-		t.Fatalf("building the pct/qm client: %v", clientErr)
-	}
-	return clientPath
-}
+func clientBinary(t *testing.T) string { return pvesimtest.ClientBinary(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if clientPath != "" {
-		os.RemoveAll(filepath.Dir(clientPath))
-	}
+	pvesimtest.Cleanup()
 	os.Exit(code)
 }
 

@@ -1,0 +1,234 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvesimtest"
+)
+
+// The reference estate (../shared/phoenix/seed-layout, containers only)
+// through examples/modules/phoenix-estate with the stand-in scripts of
+// examples/standins, driven by the real Terraform CLI so -parallelism can be
+// set (terraform-plugin-testing cannot pass it).
+
+var (
+	providerBinOnce sync.Once
+	providerBinDir  string
+	providerBinErr  error
+)
+
+func providerBinary(t *testing.T) string {
+	t.Helper()
+	providerBinOnce.Do(func() {
+		providerBinDir, providerBinErr = os.MkdirTemp("", "phoenix-provider-")
+		if providerBinErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(providerBinDir, "terraform-provider-phoenix"), ".")
+		cmd.Dir = repoRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			providerBinErr = errors.New(string(out) + err.Error())
+		}
+	})
+	if providerBinErr != nil {
+		t.Fatalf("building the provider: %v", providerBinErr)
+	}
+	return providerBinDir
+}
+
+// lxcOnlyEstate copies the seed layout with its VMs removed: phoenix_guest
+// manages containers for now, and the module refuses VMs at plan.
+func lxcOnlyEstate(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(sharedDir(t), "phoenix", "seed-layout")
+	dir := t.TempDir()
+	raw, err := os.ReadFile(filepath.Join(src, "phoenix_hypervisor_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hyp map[string]any
+	if err := json.Unmarshal(raw, &hyp); err != nil {
+		t.Fatal(err)
+	}
+	hyp["vms"] = []any{}
+	out, _ := json.MarshalIndent(hyp, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "phoenix_hypervisor_config.json"), out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lxc, err := os.ReadFile(filepath.Join(src, "phoenix_lxc_configs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "phoenix_lxc_configs.json"), lxc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+type tfRunner struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+// run runs terraform and returns its exit code and output.
+func (r tfRunner) run(args ...string) (int, string) {
+	r.t.Helper()
+	cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), args...)
+	cmd.Dir = r.dir
+	cmd.Env = r.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out.String()
+	case errors.As(err, &exit):
+		return exit.ExitCode(), out.String()
+	}
+	r.t.Fatalf("terraform %v: %v", args, err)
+	return -1, ""
+}
+
+func (r tfRunner) must(args ...string) string {
+	r.t.Helper()
+	code, out := r.run(args...)
+	if code != 0 {
+		r.t.Fatalf("terraform %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+func TestAccEstate_sharedLXC(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" || os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+		t.Fatal("the estate acceptance test needs TF_ACC=1 and TF_ACC_TERRAFORM_PATH (scripts/test.sh sets both)")
+	}
+	cfgDir := lxcOnlyEstate(t)
+	// 1, and Terraform's default (no flag).
+	for _, parallelism := range []int{1, 0} {
+		name := fmt.Sprintf("parallelism=%d", parallelism)
+		if parallelism == 0 {
+			name = "parallelism=default"
+		}
+		t.Run(name, func(t *testing.T) {
+			testEstate(t, cfgDir, parallelism)
+		})
+	}
+}
+
+func testEstate(t *testing.T, cfgDir string, parallelism int) {
+	srv := pvesimtest.StartReal(t, pvesim.Options{PhoenixConfigDir: cfgDir})
+	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := &testSim{srv: srv, api: api}
+	work := t.TempDir()
+	root := repoRoot(t)
+	mainTF := sim.realProvider() + fmt.Sprintf(`
+terraform {
+  required_providers {
+    phoenix = { source = "registry.terraform.io/phoenix-hypervisor/phoenix" }
+  }
+}
+
+module "estate" {
+  source                  = %q
+  config_dir              = %q
+  features_dir            = %q
+  health_checks_warn_only = true
+}
+
+output "guests" { value = module.estate.guests }
+`, filepath.Join(root, "examples", "modules", "phoenix-estate"), cfgDir, filepath.Join(root, "examples", "standins", "bin"))
+	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(mainTF), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rc := filepath.Join(work, "terraformrc")
+	rcText := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/phoenix-hypervisor/phoenix\" = %q\n  }\n  direct {}\n}\n", providerBinary(t))
+	if err := os.WriteFile(rc, []byte(rcText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tf := tfRunner{t: t, dir: work, env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")}
+	par := fmt.Sprintf("-parallelism=%d", parallelism)
+	if parallelism == 0 {
+		par = "-parallelism=10" // Terraform's default, spelled out
+	}
+
+	tf.must("get", "-no-color")
+	out := tf.must("apply", "-auto-approve", "-input=false", "-no-color", par)
+	if !strings.Contains(out, "Apply complete! Resources: 15 added") {
+		t.Fatalf("want 15 containers created:\n%s", out)
+	}
+	if !strings.Contains(out, `health check "Dummy Fail" on CT 950 failed`) {
+		t.Errorf("the failing stand-in health check must be reported as a warning:\n%s", out)
+	}
+	ids := []int{900, 901, 902, 903, 910, 920, 950, 951, 952, 953, 954, 955, 956, 957, 960}
+	for _, id := range ids {
+		ref, ok, err := api.Locate(context.Background(), id)
+		if err != nil || !ok {
+			t.Fatalf("CT %d missing after apply: %v", id, err)
+		}
+		if st, err := api.Status(context.Background(), ref); err != nil || st.Status != "running" {
+			t.Errorf("CT %d not running: %v %v", id, st, err)
+		}
+	}
+	// The clone chain 900 -> 901 -> 920 -> 950: 950 inherits the markers of
+	// every feature its sources ran, through their snapshots.
+	for _, marker := range []string{"base_setup", "nvidia", "vllm"} {
+		if sim.guestFile(t, 950, "var/lib/phoenix/markers/"+marker) == "" {
+			t.Errorf("CT 950 lacks the %s marker inherited through the clone chain", marker)
+		}
+	}
+	if got := sim.guestFile(t, 901, "var/lib/phoenix/markers/vllm"); got != "" {
+		t.Errorf("a source must not see its clones' features: 901 has vllm marker %q", got)
+	}
+	// Shared volumes became bind mounts, raw lines reached the conf file.
+	if c := sim.config(t, 953); !strings.Contains(c["mp0"]+c["mp1"]+c["mp2"], "/etc/nginx/ssl") {
+		t.Errorf("CT 953 lacks its shared bind mounts: %v", c)
+	}
+
+	if code, out := tf.run("plan", "-detailed-exitcode", "-no-color", "-input=false"); code != 0 {
+		t.Fatalf("re-plan after apply must be empty (exit %d):\n%s", code, out)
+	}
+
+	// Drift: cores changed in the UI, a guest stopped.
+	ctx := context.Background()
+	if err := api.UpdateConfig(ctx, pve.Ref{Node: "pve", Kind: pve.LXC, ID: 953}, map[string]string{"cores": "1"}, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Stop(ctx, pve.Ref{Node: "pve", Kind: pve.LXC, ID: 910}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := tf.run("plan", "-detailed-exitcode", "-no-color", "-input=false"); code != 2 {
+		t.Fatalf("drift must show in the plan (exit %d):\n%s", code, out)
+	}
+	tf.must("apply", "-auto-approve", "-input=false", "-no-color", par)
+	if c := sim.config(t, 953); c["cores"] != "4" {
+		t.Errorf("drift not corrected: cores = %q", c["cores"])
+	}
+	if code, out := tf.run("plan", "-detailed-exitcode", "-no-color", "-input=false"); code != 0 {
+		t.Fatalf("plan after correcting drift must be empty (exit %d):\n%s", code, out)
+	}
+
+	out = tf.must("destroy", "-auto-approve", "-input=false", "-no-color", par)
+	if !strings.Contains(out, "Resources: 15 destroyed") {
+		t.Fatalf("want 15 destroyed:\n%s", out)
+	}
+	if err := sim.checkGone(ids...)(nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,93 @@
+// Package pvesimtest starts simulators for other packages' tests: with real
+// guests (guest roots that run commands) and the SSH node shell, whose pct
+// and qm are a static pvesim binary built once per test run.
+package pvesimtest
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestroot"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
+)
+
+// RequireGuests fails the test, with the fix, when real guests cannot run
+// here; PHOENIX_SKIP_GUEST_EXEC=1 is the explicit opt-out (a skip).
+func RequireGuests(t testing.TB) {
+	t.Helper()
+	if os.Getenv("PHOENIX_SKIP_GUEST_EXEC") == "1" {
+		t.Skip("PHOENIX_SKIP_GUEST_EXEC=1: real guest execution disabled")
+	}
+	if err := guestroot.CheckDeps(); err != nil {
+		t.Fatalf("%v\nfix: run scripts/install-deps.sh as root (or set PHOENIX_SKIP_GUEST_EXEC=1)", err)
+	}
+	if err := guestroot.Supported(); err != nil {
+		t.Fatalf("%v\nfix: run the tests as root on a kernel with mount/pid/uts/net namespaces (or set PHOENIX_SKIP_GUEST_EXEC=1)", err)
+	}
+}
+
+var (
+	clientOnce sync.Once
+	clientPath string
+	clientErr  error
+)
+
+// ClientBinary builds cmd/pvesim statically once per test binary; inside the
+// node sandbox it is pct and qm. The file lives in the OS temp dir.
+func ClientBinary(t testing.TB) string {
+	t.Helper()
+	clientOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		pkg := filepath.Join(filepath.Dir(file), "..", "..", "..", "cmd", "pvesim")
+		dir, err := os.MkdirTemp("", "pvesim-client-")
+		if err != nil {
+			clientErr = err
+			return
+		}
+		clientPath = filepath.Join(dir, "pvesim")
+		cmd := exec.Command("go", "build", "-o", clientPath, ".")
+		cmd.Dir = pkg
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			clientErr = errors.New(string(out) + err.Error())
+		}
+	})
+	if clientErr != nil {
+		t.Fatalf("building the pct/qm client: %v", clientErr)
+	}
+	return clientPath
+}
+
+// Cleanup removes the client binary; call it from TestMain after m.Run.
+func Cleanup() {
+	if clientPath != "" {
+		_ = os.RemoveAll(filepath.Dir(clientPath))
+	}
+}
+
+// StartReal starts a simulator with real guests and the node shell; it is
+// closed when the test ends.
+func StartReal(t testing.TB, opts pvesim.Options) *pvesim.Server {
+	t.Helper()
+	RequireGuests(t)
+	opts.RealGuests = true
+	if opts.SSHListen == "" {
+		opts.SSHListen = "127.0.0.1:0"
+	}
+	if opts.TaskDuration == 0 {
+		opts.TaskDuration = 10 * time.Millisecond
+	}
+	opts.SSHClientBinary = ClientBinary(t)
+	srv, err := pvesim.Start(opts)
+	if err != nil {
+		t.Fatalf("starting pvesim: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
