@@ -5,6 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+bash scripts/install-deps.sh
 tf=$(bash scripts/ensure-terraform.sh)
 go build -o bin/terraform-provider-phoenix .
 # static: the simulator also serves as pct/qm inside its node sandbox

@@ -153,11 +153,6 @@ func converge(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts 
 		if err := env.API.UpdateConfig(ctx, ref, ch.Set, ch.Delete, cfg.Digest); err != nil {
 			return out, err
 		}
-		if running {
-			for _, k := range ch.RestartKeys() {
-				pending[k] = true
-			}
-		}
 	}
 	for _, r := range ch.Resize {
 		env.logf("%s: growing %s to %s", ref, r.Disk, r.Size)
@@ -188,6 +183,17 @@ func converge(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts 
 		}
 		if err := env.API.ReplaceFirewallRules(ctx, ref, guestconf.FirewallRules(g)); err != nil {
 			return out, err
+		}
+	}
+	if running {
+		// PVE's own pending section says what waits for a restart, including
+		// changes left pending by an earlier apply.
+		keys, err := env.API.Pending(ctx, ref)
+		if err != nil {
+			return out, err
+		}
+		for _, k := range keys {
+			pending[k] = true
 		}
 	}
 	if len(pending) > 0 {
@@ -284,36 +290,48 @@ func pruned(steps []provision.Step, prev []provision.Record) bool {
 // ReadContainer finds the guest and observes its actual state into g.
 // found is false when no node has it.
 func ReadContainer(ctx context.Context, env Env, id int, g *phoenix.Guest) (ref pve.Ref, status string, found bool, err error) {
+	ref, status, _, found, err = ReadContainerPending(ctx, env, id, g)
+	return ref, status, found, err
+}
+
+// ReadContainerPending is ReadContainer that also lists the config keys
+// waiting for a restart.
+func ReadContainerPending(ctx context.Context, env Env, id int, g *phoenix.Guest) (ref pve.Ref, status string, pending []string, found bool, err error) {
 	ref, found, err = env.API.Locate(ctx, id)
 	if err != nil || !found {
-		return ref, "", found, err
+		return ref, "", nil, found, err
 	}
 	cfg, err := env.API.Config(ctx, ref)
 	if err != nil {
 		if pve.IsNotFound(err) {
-			return ref, "", false, nil
+			return ref, "", nil, false, nil
 		}
-		return ref, "", true, err
+		return ref, "", nil, true, err
 	}
 	st, err := env.API.Status(ctx, ref)
 	if err != nil {
-		return ref, "", true, err
+		return ref, "", nil, true, err
+	}
+	if st.Status == "running" {
+		if pending, err = env.API.Pending(ctx, ref); err != nil {
+			return ref, "", nil, true, err
+		}
 	}
 	obs := guestconf.Observed{Config: cfg.Values, RawLXC: cfg.RawLXC}
 	if g.Firewall != nil {
 		on, err := env.API.FirewallEnabled(ctx, ref)
 		if err != nil {
-			return ref, "", true, err
+			return ref, "", nil, true, err
 		}
 		rules, err := env.API.FirewallRules(ctx, ref)
 		if err != nil {
-			return ref, "", true, err
+			return ref, "", nil, true, err
 		}
 		obs.FirewallEnabled = &on
 		obs.FirewallRules = guestconf.ObservedRules(rules)
 	}
 	guestconf.ObserveContainer(g, obs)
-	return ref, st.Status, true, nil
+	return ref, st.Status, pending, true, nil
 }
 
 // DestroyContainer stops and destroys a container with its disks. PVE's

@@ -295,7 +295,7 @@ func (r *GuestResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	default:
 		g = importableGuest(id)
 	}
-	ref, status, found, err := lifecycle.ReadContainer(ctx, env, id, g)
+	ref, status, pending, found, err := lifecycle.ReadContainerPending(ctx, env, id, g)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to read guest "+state.ID.ValueString(),
 			err.Error()+"\n\nThe state is kept unchanged; retry when PVE answers.")
@@ -323,6 +323,7 @@ func (r *GuestResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	state.Spec.applyObserved(g)
 	state.CurrentNode = types.StringValue(ref.Node)
 	state.Status = types.StringValue(status)
+	state.PendingRestart = stringListValue(pending)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvesimtest"
 )
 
 // testSim starts an in-process simulator for one test.
@@ -32,6 +33,7 @@ func startSim(t *testing.T) *testSim {
 		t.Fatalf("starting pvesim: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
+	pvesimtest.CheckSchemaAtEnd(t, srv)
 	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
 	if err != nil {
 		t.Fatal(err)

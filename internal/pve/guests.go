@@ -269,3 +269,24 @@ func (c *Client) Destroy(ctx context.Context, ref Ref) error {
 	}
 	return c.WaitTask(ctx, upid)
 }
+
+// Pending lists the config keys whose change waits for the guest's next
+// restart (PVE's pending section), sorted.
+func (c *Client) Pending(ctx context.Context, ref Ref) ([]string, error) {
+	var entries []struct {
+		Key     string          `json:"key"`
+		Pending json.RawMessage `json:"pending"`
+		Delete  int             `json:"delete"`
+	}
+	if err := retry(ctx, func() error { return c.get(ctx, ref.path("/pending"), &entries) }); err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, e := range entries {
+		if len(e.Pending) > 0 || e.Delete > 0 {
+			keys = append(keys, e.Key)
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}

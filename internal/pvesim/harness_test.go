@@ -6,17 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	proxmox "github.com/luthermonson/go-proxmox"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pveschema"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvesimtest"
 )
 
 // env is one simulator plus a go-proxmox client authenticated by API token.
@@ -146,57 +143,10 @@ func (e *env) node() *proxmox.Node {
 	return n
 }
 
-var (
-	schemaOnce sync.Once
-	fullSchema *pveschema.Schema
-	schemaErr  string
-)
-
 // sharedDir is ../shared from the repository root, or $PHOENIX_SHARED_DIR.
-func sharedDir() string {
-	if d := os.Getenv("PHOENIX_SHARED_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared")
-}
+func sharedDir() string { return pvesimtest.SharedDir() }
 
-// checkSchema validates every request a test sent against the full official
-// PVE 9.1 schema: the simulator must never be driven outside PVE's API.
-func checkSchema(t *testing.T, reqs []pvesim.RequestRecord) {
-	schemaOnce.Do(func() {
-		p := filepath.Join(sharedDir(), "pve-api", "pve-api-9.1.json")
-		s, err := pveschema.LoadSchemaFile(p)
-		if err != nil {
-			schemaErr = "schema check skipped: " + p + ": " + err.Error()
-			return
-		}
-		fullSchema = s
-	})
-	if fullSchema == nil {
-		t.Log(schemaErr)
-		return
-	}
-	for _, r := range reqs {
-		ep, ok := fullSchema.Lookup(r.Method, r.Template)
-		if !ok {
-			t.Errorf("schema: %s %s not in the PVE 9.1 schema", r.Method, r.Template)
-			continue
-		}
-		if r.Status == 400 || r.Status == 401 {
-			continue // deliberately invalid or unauthenticated requests of error-case tests
-		}
-		v := pveschema.Values{}
-		for k, vs := range r.Params {
-			v[k] = vs
-		}
-		for k, x := range r.PathVars {
-			v[k] = []string{x}
-		}
-		if errs := ep.Validate(v); len(errs) > 0 {
-			t.Errorf("schema: %s %s %v: %v", r.Method, r.Path, r.Params, errs)
-		}
-	}
-}
+func checkSchema(t *testing.T, reqs []pvesim.RequestRecord) { pvesimtest.CheckSchema(t, reqs) }
 
 func (e *env) c2http() *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: e.srv.TLSConfig()}}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestroot"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pveschema"
 )
 
 // RequireGuests fails the test, with the fix, when real guests cannot run
@@ -89,5 +90,68 @@ func StartReal(t testing.TB, opts pvesim.Options) *pvesim.Server {
 		t.Fatalf("starting pvesim: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
+	CheckSchemaAtEnd(t, srv)
 	return srv
+}
+
+var (
+	schemaOnce sync.Once
+	fullSchema *pveschema.Schema
+	schemaErr  string
+)
+
+// SharedDir is ../shared beside the repository, or $PHOENIX_SHARED_DIR.
+func SharedDir() string {
+	if d := os.Getenv("PHOENIX_SHARED_DIR"); d != "" {
+		return d
+	}
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "shared")
+}
+
+// CheckSchema validates every request a test sent against the full official
+// PVE 9.1 schema (../shared/pve-api/pve-api-9.1.json): neither the simulator's
+// tests nor the provider may drive PVE outside its API. Without the file it
+// logs that it skipped.
+func CheckSchema(t testing.TB, reqs []pvesim.RequestRecord) {
+	t.Helper()
+	schemaOnce.Do(func() {
+		p := filepath.Join(SharedDir(), "pve-api", "pve-api-9.1.json")
+		s, err := pveschema.LoadSchemaFile(p)
+		if err != nil {
+			schemaErr = "schema check skipped: " + p + ": " + err.Error()
+			return
+		}
+		fullSchema = s
+	})
+	if fullSchema == nil {
+		t.Log(schemaErr)
+		return
+	}
+	for _, r := range reqs {
+		ep, ok := fullSchema.Lookup(r.Method, r.Template)
+		if !ok {
+			t.Errorf("schema: %s %s not in the PVE 9.1 schema", r.Method, r.Template)
+			continue
+		}
+		if r.Status == 400 || r.Status == 401 {
+			continue // deliberately invalid or unauthenticated requests of error-case tests
+		}
+		v := pveschema.Values{}
+		for k, vs := range r.Params {
+			v[k] = vs
+		}
+		for k, x := range r.PathVars {
+			v[k] = []string{x}
+		}
+		if errs := ep.Validate(v); len(errs) > 0 {
+			t.Errorf("schema: %s %s %v: %v", r.Method, r.Path, r.Params, errs)
+		}
+	}
+}
+
+// CheckSchemaAtEnd registers CheckSchema of everything srv received for when
+// the test ends.
+func CheckSchemaAtEnd(t testing.TB, srv *pvesim.Server) {
+	t.Cleanup(func() { CheckSchema(t, srv.Faults().Requests()) })
 }
