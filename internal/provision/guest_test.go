@@ -13,6 +13,7 @@ import (
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestroot"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvesimtest"
 )
 
 // These tests run Run and RunChecks with the stand-in scripts for real, in
@@ -21,21 +22,7 @@ import (
 
 // requireGuestRuntime fails (never silently skips) when guests cannot run
 // here; PHOENIX_SKIP_GUEST_EXEC=1 opts out, as in internal/guestroot.
-func requireGuestRuntime(t testing.TB) {
-	t.Helper()
-	if os.Getenv("PHOENIX_SKIP_GUEST_EXEC") == "1" {
-		t.Skip("PHOENIX_SKIP_GUEST_EXEC=1")
-	}
-	if err := guestroot.CheckDeps(); err != nil {
-		t.Fatalf("%v\nfix: run scripts/install-guest-deps.sh as root, or set PHOENIX_SKIP_GUEST_EXEC=1", err)
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("guest runtime tests need root; set PHOENIX_SKIP_GUEST_EXEC=1 to skip")
-	}
-	if err := guestroot.Supported(); err != nil {
-		t.Fatalf("%v\nfix: run as root with namespaces, or set PHOENIX_SKIP_GUEST_EXEC=1", err)
-	}
-}
+func requireGuestRuntime(t testing.TB) { pvesimtest.RequireGuests(t) }
 
 // rootTarget is a Target over a guest root, returning output at exit like
 // the QEMU guest agent (which exercises Run's buffered-output path).
