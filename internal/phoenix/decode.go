@@ -25,17 +25,38 @@ func (f *file) report(v *value, path string, warning bool, msg string) {
 // scope is an object inside a file with its JSON path. Values are read from
 // it with typed accessors that report a problem and return the zero value
 // when the type is wrong, so one pass finds every problem.
+//
+// The JSON path is built only when a message needs it: base is the parent's
+// path, and key or idx (when >= 0) name this object in it.
 type scope struct {
 	f    *file
-	path string
+	base string
+	key  string
+	idx  int
 	obj  *value
+}
+
+func newScope(f *file, path string, obj *value) scope {
+	return scope{f: f, base: path, idx: -1, obj: obj}
+}
+
+// path renders the scope's JSON path.
+func (s scope) path() string {
+	p := s.base
+	if s.key != "" {
+		p = joinPath(p, s.key)
+	}
+	if s.idx >= 0 {
+		p = indexPath(p, s.idx)
+	}
+	return p
 }
 
 func (s scope) at(key string) string {
 	if key == "" {
-		return s.path
+		return s.path()
 	}
-	return joinPath(s.path, key)
+	return joinPath(s.path(), key)
 }
 
 func (s scope) errorf(v *value, key string, format string, args ...any) {
@@ -73,7 +94,7 @@ func (s scope) str(key string) string {
 		s.expected(v, key, "a string")
 		return ""
 	}
-	return v.str
+	return v.text()
 }
 
 func (s scope) integer(key string) *int64 {
@@ -99,8 +120,8 @@ func (s scope) boolean(key string) *bool {
 	case v.kind == kindBool:
 		b := v.boolean
 		return &b
-	case v.kind == kindNumber && (v.str == "0" || v.str == "1"):
-		b := v.str == "1"
+	case v.kind == kindNumber && (v.text() == "0" || v.text() == "1"):
+		b := v.text() == "1"
 		return &b
 	}
 	s.expected(v, key, "a boolean")
@@ -116,13 +137,14 @@ func (s scope) strings(key string) []string {
 		s.expected(v, key, "an array of strings")
 		return nil
 	}
-	out := make([]string, 0, len(v.arr))
-	for i, e := range v.arr {
+	out := make([]string, 0, len(v.kids()))
+	for i, k := range v.kids() {
+		e := k.value
 		if e.kind != kindString {
 			s.f.report(e, indexPath(s.at(key), i), false, "expected a string, got "+e.describe())
 			continue
 		}
-		out = append(out, e.str)
+		out = append(out, e.text())
 	}
 	return out
 }
@@ -151,7 +173,7 @@ func (s scope) object(key string) (scope, bool) {
 		s.expected(v, key, "an object")
 		return scope{}, false
 	}
-	return scope{f: s.f, path: s.at(key), obj: v}, true
+	return scope{f: s.f, base: s.path(), key: key, idx: -1, obj: v}, true
 }
 
 // objects iterates an array of objects, reporting non-objects.
@@ -164,13 +186,14 @@ func (s scope) objects(key string, fn func(i int, o scope)) {
 		s.expected(v, key, "an array of objects")
 		return
 	}
-	for i, e := range v.arr {
-		p := indexPath(s.at(key), i)
+	base := s.at(key)
+	for i, k := range v.kids() {
+		e := k.value
 		if e.kind != kindObject {
-			s.f.report(e, p, false, "expected an object, got "+e.describe())
+			s.f.report(e, indexPath(base, i), false, "expected an object, got "+e.describe())
 			continue
 		}
-		fn(i, scope{f: s.f, path: p, obj: e})
+		fn(i, scope{f: s.f, base: base, idx: i, obj: e})
 	}
 }
 
@@ -184,10 +207,10 @@ func (s scope) required(keys ...string) {
 }
 
 func asInt(v *value) (int64, bool) {
-	if v.kind != kindNumber || strings.ContainsAny(v.str, ".eE") {
+	if v.kind != kindNumber || strings.ContainsAny(v.text(), ".eE") {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(v.str, 10, 64)
+	n, err := strconv.ParseInt(v.text(), 10, 64)
 	return n, err == nil
 }
 
@@ -197,7 +220,7 @@ func asID(v *value) (int, bool) {
 		n, ok := asInt(v)
 		return int(n), ok && n >= 0 && n <= 1<<31
 	case kindString:
-		return parseID(v.str)
+		return parseID(v.text())
 	}
 	return 0, false
 }

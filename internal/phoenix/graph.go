@@ -41,7 +41,7 @@ func (b *builder) crossCheck() {
 		}
 		for i, d := range g.Dependencies {
 			if _, ok := b.byID[d]; !ok {
-				v := s.value("dependencies").arr[i]
+				v := s.value("dependencies").kids()[i].value
 				s.f.report(v, indexPath(s.at("dependencies"), i), false, "dependency "+strconv.Itoa(d)+" is not defined")
 			}
 		}

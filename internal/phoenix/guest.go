@@ -43,8 +43,8 @@ func (b *builder) readLXCFile(s scope) {
 		s.expected(cfgs, "lxc_configs", "an object keyed by CTID")
 		return
 	}
-	cs := scope{f: s.f, path: "lxc_configs", obj: cfgs}
-	for _, m := range cfgs.obj {
+	cs := newScope(s.f, "lxc_configs", cfgs)
+	for _, m := range cfgs.kids() {
 		id, ok := parseID(m.key)
 		if !ok {
 			cs.errorf(m.value, m.key, "expected a numeric CTID as key")
@@ -54,12 +54,12 @@ func (b *builder) readLXCFile(s scope) {
 			cs.expected(m.value, m.key, "an object")
 			continue
 		}
-		b.readLXC(id, scope{f: s.f, path: cs.at(m.key), obj: m.value}, m.value)
+		b.readLXC(id, newScope(s.f, cs.at(m.key), m.value), m.value)
 	}
 }
 
 func (b *builder) readLXC(id int, s scope, keyVal *value) {
-	g := &Guest{Kind: KindLXC, ID: id, Source: Location{File: s.f.name, Path: s.path}}
+	g := &Guest{Kind: KindLXC, ID: id, Source: Location{File: s.f.name, Path: s.path()}}
 	b.readCommon(g, s)
 	g.Template = s.str("template")
 	g.DiskSizeGB = s.integer("storage_size_gb")
@@ -154,7 +154,7 @@ func (b *builder) readVM(s scope, defaults *scope) {
 		s.expected(idv, "vmid", "an integer VM ID")
 		return
 	}
-	g := &Guest{Kind: KindVM, ID: id, Source: Location{File: s.f.name, Path: s.path}}
+	g := &Guest{Kind: KindVM, ID: id, Source: Location{File: s.f.name, Path: s.path()}}
 	// vm_defaults apply key by key where the entry omits a value.
 	pick := func(key string) scope {
 		if !s.has(key) && defaults != nil && defaults.has(key) {
@@ -268,7 +268,8 @@ func (b *builder) readCommon(g *Guest, s scope) {
 		if deps.kind != kindArray {
 			s.expected(deps, "dependencies", "an array of guest IDs")
 		} else {
-			for i, d := range deps.arr {
+			for i, k := range deps.kids() {
+				d := k.value
 				id, ok := asID(d)
 				if !ok {
 					s.f.report(d, indexPath(s.at("dependencies"), i), false, "expected a guest ID (an integer or a string of digits), got "+d.describe())
@@ -283,7 +284,7 @@ func (b *builder) readCommon(g *Guest, s scope) {
 // extra returns the members the model does not fully represent, verbatim.
 func extra(data []byte, obj *value, kindKeys map[string]bool) map[string]json.RawMessage {
 	var out map[string]json.RawMessage
-	for _, m := range obj.obj {
+	for _, m := range obj.kids() {
 		if known, ok := partialKeys[m.key]; ok {
 			if !hasOtherKeys(m.value, known) {
 				continue
@@ -303,7 +304,7 @@ func hasOtherKeys(v *value, known map[string]bool) bool {
 	if v.kind != kindObject {
 		return true
 	}
-	for _, m := range v.obj {
+	for _, m := range v.kids() {
 		if !known[m.key] {
 			return true
 		}

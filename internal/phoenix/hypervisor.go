@@ -41,12 +41,12 @@ func (b *builder) readHypervisor(s scope) {
 		}
 	}
 	if ids, ok := s.object("proxmox_storage_ids"); ok {
-		for _, m := range ids.obj.obj {
+		for _, m := range ids.obj.kids() {
 			if m.value.kind != kindString {
 				ids.expected(m.value, m.key, "a storage ID string")
 				continue
 			}
-			b.estate.StorageIDs[m.key] = m.value.str
+			b.estate.StorageIDs[m.key] = m.value.text()
 		}
 	}
 	if z, ok := s.object("zfs"); ok {
@@ -94,7 +94,7 @@ func (b *builder) readVMs(s scope) {
 	if vms == nil {
 		return
 	}
-	if vms.kind == kindArray && len(vms.arr) > 0 {
+	if vms.kind == kindArray && len(vms.kids()) > 0 {
 		if b.vmsSeen != nil {
 			s.errorf(vms, "vms", "VMs are defined both here and in %s (vms); keep them in one file", b.vmsSeen.f.name)
 		} else {
@@ -139,8 +139,8 @@ func (b *builder) readSharedVolumes(s scope) {
 	if !ok {
 		return
 	}
-	names := make([]string, 0, len(sv.obj.obj))
-	for _, m := range sv.obj.obj {
+	names := make([]string, 0, len(sv.obj.kids()))
+	for _, m := range sv.obj.kids() {
 		names = append(names, m.key)
 	}
 	sort.Strings(names)
@@ -163,7 +163,7 @@ func (b *builder) readSharedVolumes(s scope) {
 		if !ok {
 			continue
 		}
-		for _, m := range mounts.obj.obj {
+		for _, m := range mounts.obj.kids() {
 			id, okID := parseID(m.key)
 			g := b.byID[id]
 			switch {
@@ -176,11 +176,11 @@ func (b *builder) readSharedVolumes(s scope) {
 			case m.value.kind != kindString:
 				mounts.expected(m.value, m.key, "a mount path string")
 				continue
-			case !strings.HasPrefix(m.value.str, "/"):
-				mounts.errorf(m.value, m.key, "expected an absolute mount path, got %q", m.value.str)
+			case !strings.HasPrefix(m.value.text(), "/"):
+				mounts.errorf(m.value, m.key, "expected an absolute mount path, got %q", m.value.text())
 				continue
 			}
-			g.MountPoints = addBind(g.MountPoints, MountPoint{Type: "bind", Name: name, HostPath: host, Path: m.value.str})
+			g.MountPoints = addBind(g.MountPoints, MountPoint{Type: "bind", Name: name, HostPath: host, Path: m.value.text()})
 		}
 	}
 }

@@ -89,7 +89,8 @@ func readSources(src Sources) (Input, error) {
 }
 
 // Parse validates configuration held in memory. A nil LXC or VM slice means
-// that file is absent.
+// that file is absent. The Estate's strings share memory with the input:
+// do not modify the byte slices after calling Parse.
 func Parse(in Input) (*Estate, error) {
 	if !in.read {
 		in.hasHypervisor, in.hasLXC, in.hasVM = in.Hypervisor != nil, in.LXC != nil, in.VM != nil
@@ -137,19 +138,19 @@ func Parse(in Input) (*Estate, error) {
 	}
 
 	if hyp != nil {
-		b.readHypervisor(scope{f: hyp, obj: hyp.root})
+		b.readHypervisor(newScope(hyp, "", hyp.root))
 	}
 	if lxc != nil {
-		b.readLXCFile(scope{f: lxc, obj: lxc.root})
+		b.readLXCFile(newScope(lxc, "", lxc.root))
 	}
 	if hyp != nil {
-		b.readVMs(scope{f: hyp, obj: hyp.root})
+		b.readVMs(newScope(hyp, "", hyp.root))
 	}
 	if vm != nil {
-		b.readVMs(scope{f: vm, obj: vm.root})
+		b.readVMs(newScope(vm, "", vm.root))
 	}
 	if hyp != nil {
-		b.readSharedVolumes(scope{f: hyp, obj: hyp.root})
+		b.readSharedVolumes(newScope(hyp, "", hyp.root))
 	}
 	sort.Slice(b.estate.Guests, func(i, j int) bool { return b.estate.Guests[i].ID < b.estate.Guests[j].ID })
 	b.crossCheck()

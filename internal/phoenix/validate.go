@@ -3,27 +3,93 @@ package phoenix
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 )
 
-var (
-	// PVE's snapshot name rule (pve-guest-common: pve-snapshot-name).
-	snapshotNameRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]+$`)
-	// PVE's mac-addr format refuses multicast addresses (the I/G bit).
-	macRe = regexp.MustCompile(`^[0-9a-fA-F][02468aceACE](:[0-9a-fA-F]{2}){5}$`)
-	// Feature names become file names: plain names only.
-	featureNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-	portMapRe     = regexp.MustCompile(`^[0-9]{1,5}(:[0-9]{1,5})?(/(tcp|udp))?$`)
-)
+// Hand-written matchers instead of regular expressions: they run for every
+// guest, and a 5,000-guest estate must ingest in well under 50 ms.
+
+// validSnapshotChars is PVE's pve-snapshot-name rule ^[a-zA-Z][a-zA-Z0-9_-]+$.
+func validSnapshotChars(s string) bool {
+	if len(s) < 2 || !isLetter(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isLetter(c) && !isDigit(c) && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// validMAC is PVE's mac-addr format: six hex pairs, unicast (I/G bit clear).
+func validMAC(s string) bool {
+	if len(s) != 17 {
+		return false
+	}
+	for i := 0; i < 17; i++ {
+		if i%3 == 2 {
+			if s[i] != ':' {
+				return false
+			}
+		} else if !isHex(s[i]) {
+			return false
+		}
+	}
+	return hexVal(s[1])&1 == 0
+}
+
+// validPortMap is "host[:guest][/tcp|/udp]".
+func validPortMap(s string) bool {
+	s, proto, hasProto := strings.Cut(s, "/")
+	if hasProto && proto != "tcp" && proto != "udp" {
+		return false
+	}
+	host, guest, hasGuest := strings.Cut(s, ":")
+	return digits(host, 1, 5) && (!hasGuest || digits(guest, 1, 5))
+}
+
+func digits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+func isHex(c byte) bool    { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') }
+
+func hexVal(c byte) byte {
+	switch {
+	case isDigit(c):
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
 
 // PVE's container feature flags (pct set --features).
 var lxcFeatureFlags = setOf("nesting", "keyctl", "fuse", "mknod", "mount", "force_rw_sys")
 
 // ValidFeatureName reports whether a feature name is safe to turn into a script path.
 func ValidFeatureName(name string) bool {
-	return featureNameRe.MatchString(name) && !strings.Contains(name, "..")
+	if name == "" || !(isLetter(name[0]) || isDigit(name[0])) || strings.Contains(name, "..") {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if c := name[i]; !isLetter(c) && !isDigit(c) && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidSnapshotName returns why PVE would reject a snapshot name, or "".
@@ -31,7 +97,7 @@ func ValidSnapshotName(kind Kind, name string) string {
 	switch {
 	case len(name) > 40:
 		return fmt.Sprintf("snapshot name %q is longer than 40 characters", name)
-	case !snapshotNameRe.MatchString(name):
+	case !validSnapshotChars(name):
 		return fmt.Sprintf("snapshot name %q does not match ^[a-zA-Z][a-zA-Z0-9_-]+$", name)
 	case name == "current", kind == KindVM && name == "pending", kind == KindLXC && name == "vzdump":
 		return fmt.Sprintf("snapshot name %q is reserved by PVE", name)
@@ -96,25 +162,25 @@ func (b *builder) checkCommon(g *Guest, s scope) {
 			s.errorf(s.value("template_snapshot_name"), "template_snapshot_name", "%s", why)
 		}
 	}
-	if g.Network.MAC != "" && !macRe.MatchString(g.Network.MAC) {
+	if g.Network.MAC != "" && !validMAC(g.Network.MAC) {
 		s.errorf(s.value("mac_address"), "mac_address", "expected a unicast MAC address like 52:54:00:12:34:56, got %q", g.Network.MAC)
 	}
 	if n, ok := s.object("network_config"); ok {
 		for i, ns := range g.Network.Nameservers {
 			if _, err := netip.ParseAddr(ns); err != nil {
-				n.f.report(n.value("nameservers").arr[i], indexPath(n.at("nameservers"), i), false, fmt.Sprintf("expected an IP address, got %q", ns))
+				n.f.report(n.value("nameservers").kids()[i].value, indexPath(n.at("nameservers"), i), false, fmt.Sprintf("expected an IP address, got %q", ns))
 			}
 		}
 	}
 	for i, f := range g.Features {
 		if !ValidFeatureName(f) {
-			s.f.report(s.value("features").arr[i], indexPath(s.at("features"), i), false,
+			s.f.report(s.value("features").kids()[i].value, indexPath(s.at("features"), i), false,
 				fmt.Sprintf("expected a plain feature name (letters, digits, '.', '_', '-'), got %q", f))
 		}
 	}
 	for i, p := range g.Ports {
-		if !portMapRe.MatchString(p) {
-			s.f.report(s.value("ports").arr[i], indexPath(s.at("ports"), i), false, fmt.Sprintf(`expected "host:guest" ports like "8080:80", got %q`, p))
+		if !validPortMap(p) {
+			s.f.report(s.value("ports").kids()[i].value, indexPath(s.at("ports"), i), false, fmt.Sprintf(`expected "host:guest" ports like "8080:80", got %q`, p))
 		}
 	}
 	for i, v := range []*int64{g.Cores, g.MemoryMB, g.DiskSizeGB} {
@@ -145,7 +211,7 @@ func (b *builder) checkCommon(g *Guest, s scope) {
 	if g.Firewall != nil {
 		fw, _ := s.object("firewall")
 		for i, r := range g.Firewall.Rules {
-			rs := scope{f: s.f, path: indexPath(fw.at("rules"), i), obj: fw.value("rules").arr[i]}
+			rs := scope{f: s.f, base: fw.at("rules"), idx: i, obj: fw.value("rules").kids()[i].value}
 			checkRule(rs, r)
 		}
 	}
@@ -169,7 +235,7 @@ func checkRule(s scope, r FirewallRule) {
 		if v == "" || strings.HasPrefix(v, "+") || isIdent(v) {
 			continue // IP set (+name) or alias
 		}
-		for _, part := range strings.Split(v, ",") {
+		for part := range strings.SplitSeq(v, ",") {
 			if _, err := netip.ParseAddr(part); err == nil {
 				continue
 			}
@@ -181,7 +247,7 @@ func checkRule(s scope, r FirewallRule) {
 		}
 	}
 	if r.Port != "" {
-		for _, part := range strings.Split(r.Port, ",") {
+		for part := range strings.SplitSeq(r.Port, ",") {
 			lo, hi, isRange := strings.Cut(part, ":")
 			if !validPort(lo) || (isRange && !validPort(hi)) {
 				s.errorf(s.value("port"), "port", "expected a port, a range a:b or a comma list, got %q", r.Port)
@@ -219,14 +285,14 @@ func (b *builder) checkLXC(g *Guest, s scope) {
 	for i, o := range g.PctOptions {
 		key, val, ok := strings.Cut(o, "=")
 		if !ok || !lxcFeatureFlags[key] || (key != "mount" && val != "0" && val != "1") {
-			s.f.report(s.value("pct_options").arr[i], indexPath(s.at("pct_options"), i), false,
+			s.f.report(s.value("pct_options").kids()[i].value, indexPath(s.at("pct_options"), i), false,
 				fmt.Sprintf("expected a container feature flag like nesting=1 (one of fuse, force_rw_sys, keyctl, mknod, mount, nesting), got %q", o))
 		}
 	}
 	for i, o := range g.LXCOptions {
 		key, _, ok := strings.Cut(o, "=")
 		if !ok || !strings.HasPrefix(strings.TrimSpace(key), "lxc.") {
-			s.f.report(s.value("lxc_options").arr[i], indexPath(s.at("lxc_options"), i), false,
+			s.f.report(s.value("lxc_options").kids()[i].value, indexPath(s.at("lxc_options"), i), false,
 				fmt.Sprintf(`expected a raw LXC option "lxc.key=value", got %q`, o))
 		}
 	}
