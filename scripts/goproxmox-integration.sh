@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs go-proxmox v0.8.2's own integration tests (tests/integration, written
 # for a real PVE) against pvesim: containers, virtual machines, tasks, nodes
-# and storage. Prints "N passed, N failed", names the tests that cannot pass
+# and storage. Prints how many pass, names the tests that cannot pass
 # here (and why), and exits non-zero when any other test fails.
 #
 #   bash scripts/goproxmox-integration.sh            # the default selection
@@ -150,8 +150,9 @@ for T in $TESTS; do
 done
 echo
 echo "go-proxmox $VERSION integration tests against pvesim (top-level tests; subtests indented):"
-grep -E '^\s*--- (PASS|FAIL|SKIP): ' "$WORK/test.log" || true
-echo "$PASSED passed, $FAILED failed"
+# Prefixed, so CI's reading of go test's own summary lines is not confused.
+grep -E '^\s*--- (PASS|FAIL|SKIP): ' "$WORK/test.log" | sed 's/^/  go-proxmox: /' || true
+echo "go-proxmox integration: $PASSED of $((PASSED + FAILED)) top-level tests pass against pvesim"
 
 # Tests that cannot pass against a simulator here, and why.
 declare -A KNOWN=(

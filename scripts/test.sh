@@ -13,5 +13,7 @@ export TF_CLI_CONFIG_FILE="$root/.cache/terraformrc.test"
 mkdir -p "$root/.cache" && : > "$TF_CLI_CONFIG_FILE"
 echo "== go vet"
 go vet ./...
+echo "== go-proxmox's own integration tests against pvesim"
+bash scripts/goproxmox-integration.sh | tail -8
 echo "== go test (TF_ACC=1, terraform $("$TF_ACC_TERRAFORM_PATH" version | head -1))"
 go test -count=1 -timeout 45m "$@" ./...

@@ -16,8 +16,8 @@
 //     apply resumes at the failed step.
 //   - After apply: RunChecks(ctx, target, spec, checks, wait, log) runs health
 //     checks with retries; wait is injectable (Wait is the real one).
-//   - Shell lines: ShellQuote and CommandLine, for transports that can only
-//     take a command line (pct exec over SSH).
+//   - Transports that can only take a command line (pct exec over SSH) quote
+//     argv with pve.ShellQuote; this package only ever builds argv arrays.
 //
 // # Idempotency
 //

@@ -12,18 +12,7 @@ import (
 // PctExec runs argv inside a container with `pct exec`, env set through
 // env(1) inside the guest so nothing depends on the node's environment.
 func (s *Shell) PctExec(ctx context.Context, node string, id int, argv []string, env map[string]string, stdin []byte, stdout, stderr io.Writer) (Result, error) {
-	words := []string{"pct", "exec", fmt.Sprint(id), "--"}
-	if len(env) > 0 {
-		words = append(words, "/usr/bin/env")
-		keys := make([]string, 0, len(env))
-		for k := range env {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			words = append(words, k+"="+env[k])
-		}
-	}
+	words := append([]string{"pct", "exec", fmt.Sprint(id), "--"}, envWords("/usr/bin/env", env)...)
 	words = append(words, argv...)
 	return s.Run(ctx, node, ShellQuote(words...), stdin, stdout, stderr)
 }
@@ -46,19 +35,25 @@ func (s *Shell) PctPush(ctx context.Context, node string, id int, dst string, da
 
 // RunHost runs argv on the node itself (phoenix host scripts), with env.
 func (s *Shell) RunHost(ctx context.Context, node string, argv []string, env map[string]string, stdin []byte, stdout, stderr io.Writer) (Result, error) {
-	var words []string
-	if len(env) > 0 {
-		words = append(words, "env")
-		keys := make([]string, 0, len(env))
-		for k := range env {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			words = append(words, k+"="+env[k])
-		}
+	words := append(envWords("env", env), argv...)
+	return s.Run(ctx, node, ShellQuote(words...), stdin, stdout, stderr)
+}
+
+// envWords is `envCmd K=V...` in key order, or nothing without env.
+func envWords(envCmd string, env map[string]string) []string {
+	if len(env) == 0 {
+		return nil
 	}
-	return s.Run(ctx, node, ShellQuote(append(words, argv...)...), stdin, stdout, stderr)
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	words := []string{envCmd}
+	for _, k := range keys {
+		words = append(words, k+"="+env[k])
+	}
+	return words
 }
 
 // WriteNodeFile writes a file on the node.

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 
 	"golang.org/x/crypto/ssh"
@@ -234,17 +233,4 @@ func teeOrBuf(buf *bytes.Buffer, w io.Writer) io.Writer {
 		return buf
 	}
 	return io.MultiWriter(buf, w)
-}
-
-// ShellQuote quotes words for a POSIX shell command line.
-func ShellQuote(words ...string) string {
-	q := make([]string, len(words))
-	for i, w := range words {
-		if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") == "" {
-			q[i] = w
-			continue
-		}
-		q[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
-	}
-	return strings.Join(q, " ")
 }

@@ -1,4 +1,4 @@
-package provision
+package pve
 
 import (
 	"os/exec"
@@ -73,34 +73,6 @@ func TestShellQuoteLeavesSafeWordsAlone(t *testing.T) {
 	for in, want := range cases {
 		if got := ShellQuote(in); got != want {
 			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
-func TestCommandLine(t *testing.T) {
-	req := ExecRequest{
-		Argv: []string{Bash, "/tmp/phoenix_run/it's.sh", "950"},
-		Env:  map[string]string{"PHOENIX_GUEST_NAME": "a b$(x)", "B": "'", "A": ""},
-	}
-	line, err := CommandLine(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{Env, "A=", "B='", "PHOENIX_GUEST_NAME=a b$(x)", Bash, "/tmp/phoenix_run/it's.sh", "950"}
-	if got := printfWords(t, "/bin/sh", line); !reflect.DeepEqual(got, want) {
-		t.Fatalf("words %q, want %q", got, want)
-	}
-	if line, _ := CommandLine(ExecRequest{Argv: []string{"ls", "a b"}}); line != "ls 'a b'" {
-		t.Errorf("no env: %s", line)
-	}
-	for name, bad := range map[string]ExecRequest{
-		"empty":      {},
-		"nul":        {Argv: []string{"a\x00b"}},
-		"bad name":   {Argv: []string{"x"}, Env: map[string]string{"1X": "v"}},
-		"= in argv0": {Argv: []string{"a=b"}, Env: map[string]string{"X": "v"}},
-	} {
-		if _, err := CommandLine(bad); err == nil {
-			t.Errorf("%s: accepted", name)
 		}
 	}
 }

@@ -1,10 +1,6 @@
-package provision
+package pve
 
-import (
-	"fmt"
-	"sort"
-	"strings"
-)
+import "strings"
 
 // Words a POSIX shell (or bash) treats specially in command position when
 // unquoted; quoting them keeps them plain words wherever they land.
@@ -53,54 +49,4 @@ func ShellQuote(args ...string) string {
 		b.WriteByte('\'')
 	}
 	return b.String()
-}
-
-// CommandLine renders req as a shell command line: `/usr/bin/env K=V... argv`
-// with every word quoted, Env sorted by name. Stdin and Timeout are the
-// transport's to handle.
-func CommandLine(req ExecRequest) (string, error) {
-	if len(req.Argv) == 0 {
-		return "", fmt.Errorf("provision: empty argv")
-	}
-	if strings.ContainsRune(strings.Join(req.Argv, ""), 0) {
-		return "", fmt.Errorf("provision: argv contains a NUL byte")
-	}
-	if len(req.Env) == 0 {
-		return ShellQuote(req.Argv...), nil
-	}
-	if strings.Contains(req.Argv[0], "=") {
-		// env would take it for one more assignment.
-		return "", fmt.Errorf("provision: command %q contains '=' and cannot follow env assignments", req.Argv[0])
-	}
-	names := make([]string, 0, len(req.Env))
-	for k := range req.Env {
-		if !validEnvName(k) {
-			return "", fmt.Errorf("provision: invalid environment variable name %q", k)
-		}
-		if strings.ContainsRune(req.Env[k], 0) {
-			return "", fmt.Errorf("provision: environment variable %s contains a NUL byte", k)
-		}
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	words := []string{Env}
-	for _, k := range names {
-		words = append(words, k+"="+req.Env[k])
-	}
-	return ShellQuote(append(words, req.Argv...)...), nil
-}
-
-func validEnvName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i, r := range k {
-		switch {
-		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-		case r >= '0' && r <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
