@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvetext"
 )
 
 // confSection is one section of a guest conf file as PVE parses it.
@@ -70,7 +72,7 @@ func parseConf(text string) *confFile {
 			continue
 		}
 		if strings.HasPrefix(line, "#") {
-			cur.descr += decodeText(line[1:]) + "\n"
+			cur.descr += pvetext.Decode(line[1:]) + "\n"
 		} else if m := lxcLineRe.FindStringSubmatch(line); m != nil {
 			if m[1] == "lxc.environment.runtime" {
 				if e, ok := cur.keys["env"]; ok {
@@ -82,7 +84,7 @@ func parseConf(text string) *confFile {
 				cur.lxc = append(cur.lxc, [2]string{m[1], m[3]})
 			}
 		} else if m := descLineRe.FindStringSubmatch(line); m != nil {
-			cur.descr += decodeText(m[2])
+			cur.descr += pvetext.Decode(m[2])
 		} else if m := keyLineRe.FindStringSubmatch(line); m != nil {
 			cur.keys[m[1]] = m[2]
 		}
@@ -122,7 +124,7 @@ func printConfig(w io.Writer, s *confSection, withLXC bool) {
 	for _, k := range keys {
 		v := s.keys[k]
 		if k == "description" {
-			v = encodeText(v)
+			v = pvetext.Encode(v)
 		}
 		fmt.Fprintf(w, "%s: %s\n", k, v)
 	}
@@ -131,40 +133,6 @@ func printConfig(w io.Writer, s *confSection, withLXC bool) {
 			fmt.Fprintf(w, "%s: %s\n", kv[0], kv[1])
 		}
 	}
-}
-
-// encodeText is PVE::Tools::encode_text: percent-encode control and
-// high-bit bytes, '%' and ':'.
-func encodeText(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c <= 0x7e && c != '%' && c != ':' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
-// decodeText is PVE::Tools::decode_text (uri_unescape).
-func decodeText(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // printSnapshotTree is PVE::GuestHelpers::print_snapshot_tree.

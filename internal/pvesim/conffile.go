@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvetext"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pveschema"
 )
@@ -45,7 +46,7 @@ func confSection(kind string, cfg map[string]string, lxc [][2]string, pending bo
 	if d, ok := cfg["description"]; ok {
 		if d != "" {
 			for _, line := range strings.Split(strings.TrimSuffix(d, "\n"), "\n") {
-				b.WriteString("#" + encodeText(line) + "\n")
+				b.WriteString("#" + pvetext.Encode(line) + "\n")
 			}
 		} else if pending && kind == "qemu" {
 			b.WriteString("#\n")
@@ -69,37 +70,6 @@ func confSection(kind string, cfg map[string]string, lxc [][2]string, pending bo
 		if kv[0] != "lxc.environment.runtime" {
 			fmt.Fprintf(&b, "%s: %s\n", kv[0], kv[1])
 		}
-	}
-	return b.String()
-}
-
-// encodeText is PVE::ParseUtils::encode_text: control and high-bit bytes,
-// ':' and '%' percent-encoded.
-func encodeText(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c <= 0x7e && c != '%' && c != ':' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
-// decodeText is PVE::ParseUtils::decode_text (uri_unescape).
-func decodeText(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(s[i])
 	}
 	return b.String()
 }
@@ -201,7 +171,7 @@ func parseConfText(kind string, vmid int, text string) (main, pending *parsedSec
 			continue
 		}
 		if strings.HasPrefix(line, "#") {
-			descr += decodeText(line[1:]) + "\n"
+			descr += pvetext.Decode(line[1:]) + "\n"
 			continue
 		}
 		if m := confLXCLineRE.FindStringSubmatch(line); m != nil && kind == "lxc" {
@@ -227,7 +197,7 @@ func parseConfText(kind string, vmid int, text string) (main, pending *parsedSec
 			continue
 		}
 		if m := confDescLineRE.FindStringSubmatch(line); m != nil {
-			descr += decodeText(m[2])
+			descr += pvetext.Decode(m[2])
 			continue
 		}
 		m := confKeyLineRE.FindStringSubmatch(line)
