@@ -176,6 +176,11 @@ output "guests" { value = module.estate.guests }
 	if !strings.Contains(out, `health check "Dummy Fail" on CT 950 failed`) {
 		t.Errorf("the failing stand-in health check must be reported as a warning:\n%s", out)
 	}
+	calls := 0
+	for _, n := range srv.Faults().Counters() {
+		calls += n
+	}
+	t.Logf("apply of 15 containers: %d PVE API requests", calls)
 	ids := []int{900, 901, 902, 903, 910, 920, 950, 951, 952, 953, 954, 955, 956, 957, 960}
 	for _, id := range ids {
 		ref, ok, err := api.Locate(context.Background(), id)

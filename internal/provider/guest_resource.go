@@ -84,7 +84,8 @@ func (r *GuestResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One phoenix guest: an LXC container (VMs follow on the same design), created from an OS template or " +
 			"cloned from its source's template snapshot, configured, started, provisioned with feature scripts through `pct exec`, " +
-			"and snapshotted for its clones. `spec` takes a `phoenix_config` guest as it is (`spec = each.value`).",
+			"and snapshotted for its clones. `spec` takes a `phoenix_config` guest as it is (`spec = each.value`). " +
+			"The guest's PVE description is managed: it records the applied definition, which is how `terraform import` restores it.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed: true, MarkdownDescription: "The guest ID.",
@@ -168,7 +169,15 @@ func (r *GuestResource) env(ctx context.Context, node string) (lifecycle.Env, er
 		node = r.cfg.Node
 	}
 	if node == "" {
-		node = "pve"
+		// A single-node cluster needs no setting; a larger one must say where.
+		nodes, err := api.Nodes(ctx)
+		if err != nil {
+			return lifecycle.Env{}, err
+		}
+		if len(nodes) != 1 {
+			return lifecycle.Env{}, fmt.Errorf("the cluster has nodes %v: set the provider's node (PROXMOX_VE_NODE) or the resource's node", nodes)
+		}
+		node = nodes[0]
 	}
 	return lifecycle.Env{API: api, Shell: shell, Node: node, Log: func(s string) { tflog.Info(ctx, s) }}, nil
 }

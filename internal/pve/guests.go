@@ -290,3 +290,19 @@ func (c *Client) Pending(ctx context.Context, ref Ref) ([]string, error) {
 	sort.Strings(keys)
 	return keys, nil
 }
+
+// Nodes lists the cluster's node names.
+func (c *Client) Nodes(ctx context.Context) ([]string, error) {
+	var nodes []struct {
+		Node string `json:"node"`
+	}
+	if err := retry(ctx, func() error { return c.get(ctx, "/nodes", &nodes) }); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		out = append(out, n.Node)
+	}
+	sort.Strings(out)
+	return out, nil
+}
