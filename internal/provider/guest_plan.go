@@ -265,6 +265,12 @@ func (r *GuestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		resp.Diagnostics.AddAttributeError(path.Root("spec").AtName("kind"), "Invalid guest kind", fmt.Sprintf("expected \"lxc\" or \"vm\", got %q", k))
 		return
 	}
+	if plan.Spec.IsTemplate.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("spec").AtName("is_template"), "Unable to plan CT "+plan.Spec.VMID.String(),
+			"converting a container into a PVE template is not supported yet: phoenix's container templates are snapshots, "+
+				"so set template_snapshot_name and clone with clone_from/clone_snapshot instead.")
+		return
+	}
 	r.checkRootOnly(plan.Spec, &resp.Diagnostics)
 	timeout := provision.DefaultStepTimeout
 	steps, diags := specSteps(plan.Spec, timeout)

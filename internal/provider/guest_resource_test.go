@@ -307,6 +307,13 @@ resource "phoenix_guest" "ct" {
 }`,
 				ExpectError: msgRe(`feature "docker": script not found at /nonexistent/feature_install_docker.sh`),
 			},
+			{
+				Config: sim.provider() + `
+resource "phoenix_guest" "ct" {
+  spec = { vmid = 301, kind = "lxc", name = "t", os_template = "local:vztmpl/x.tar.zst", is_template = true }
+}`,
+				ExpectError: msgRe(`converting a container into a PVE template is not supported yet`),
+			},
 		},
 	})
 }

@@ -1,0 +1,108 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvesimtest"
+)
+
+func testEnv(t *testing.T) Env {
+	t.Helper()
+	srv, err := pvesim.Start(pvesim.Options{TaskDuration: 5 * time.Millisecond, LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	pvesimtest.CheckSchemaAtEnd(t, srv)
+	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Env{API: api, Node: "pve", Log: func(s string) { t.Log(s) }}
+}
+
+func i64(n int64) *int64 { return &n }
+
+func ct(id int) *phoenix.Guest {
+	return &phoenix.Guest{Kind: phoenix.KindLXC, ID: id, Name: "ct", Cores: i64(1), MemoryMB: i64(256), DiskSizeGB: i64(4),
+		Storage: "local-lvm", OSTemplate: pvesim.DefaultCTTemplate, Network: phoenix.Network{Name: "eth0", Bridge: "vmbr0", IP: "dhcp"}}
+}
+
+func TestCloneNeedsTheSourceSnapshot(t *testing.T) {
+	env := testEnv(t)
+	ctx := context.Background()
+	if _, err := CreateContainer(ctx, env, ct(900), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	clone := ct(950)
+	src := 900
+	clone.CloneFrom, clone.CloneSnapshot = &src, "pre-configured"
+	out, err := CreateContainer(ctx, env, clone, Options{})
+	if err == nil || !strings.Contains(err.Error(), `clone source 900 has no snapshot "pre-configured" yet`) || out.Exists {
+		t.Fatalf("want a clear error and no guest, got exists=%v err=%v", out.Exists, err)
+	}
+	missing := 901
+	clone.CloneFrom = &missing
+	if _, err := CreateContainer(ctx, env, clone, Options{}); err == nil || !strings.Contains(err.Error(), "clone source 901 does not exist") {
+		t.Fatalf("missing source: %v", err)
+	}
+}
+
+func TestCreateRefusesAnExistingGuest(t *testing.T) {
+	env := testEnv(t)
+	ctx := context.Background()
+	if _, err := CreateContainer(ctx, env, ct(910), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := CreateContainer(ctx, env, ct(910), Options{})
+	if err == nil || !strings.Contains(err.Error(), "already exists; import it") {
+		t.Fatalf("want an import hint, got %v", err)
+	}
+	if out.Exists {
+		t.Fatal("a refused create must not claim the existing guest")
+	}
+}
+
+func TestRawLinesNeedSSH(t *testing.T) {
+	env := testEnv(t)
+	g := ct(920)
+	g.LXCOptions = []string{"lxc.cgroup2.devices.allow=a"}
+	out, err := CreateContainer(context.Background(), env, g, Options{})
+	if !errors.Is(err, ErrNeedsSSH) {
+		t.Fatalf("want ErrNeedsSSH, got %v", err)
+	}
+	if !out.Exists || out.Ref.ID != 920 {
+		t.Fatalf("the created guest must be reported so it stays managed: %+v", out)
+	}
+}
+
+func TestDestroyHonoursProtection(t *testing.T) {
+	env := testEnv(t)
+	ctx := context.Background()
+	out, err := CreateContainer(ctx, env, ct(930), Options{Started: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.API.UpdateConfig(ctx, out.Ref, map[string]string{"protection": "1"}, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := DestroyContainer(ctx, env, out.Ref); err == nil || !strings.Contains(err.Error(), "protection") {
+		t.Fatalf("want a protection refusal, got %v", err)
+	}
+	if err := env.API.UpdateConfig(ctx, out.Ref, nil, []string{"protection"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := DestroyContainer(ctx, env, out.Ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := env.API.Locate(ctx, 930); err != nil || ok {
+		t.Fatalf("guest still there: %v %v", ok, err)
+	}
+}
