@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestconf"
@@ -380,15 +379,7 @@ func keys(m map[string]bool) []string {
 }
 
 // SetDescription writes a guest's description when it differs.
-func SetDescription(ctx context.Context, env Env, id string, desc string) error {
-	n, err := strconv.Atoi(id)
-	if err != nil {
-		return err
-	}
-	ref, ok, err := env.API.Locate(ctx, n)
-	if err != nil || !ok {
-		return err
-	}
+func SetDescription(ctx context.Context, env Env, ref pve.Ref, desc string) error {
 	cfg, err := env.API.Config(ctx, ref)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/lifecycle"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/provision"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 )
 
 // A guest carries its own definition: the applied spec, the scripts that ran
@@ -192,13 +193,13 @@ func specFromObserved(g *phoenix.Guest) *guestModel {
 
 // writeMeta records the applied definition in the guest's description when
 // it changed; a failure only warns, as the guest itself is fine.
-func (r *GuestResource) writeMeta(ctx context.Context, env lifecycle.Env, m *guestResourceModel, recs []provision.Record, diags *diag.Diagnostics) {
+func (r *GuestResource) writeMeta(ctx context.Context, env lifecycle.Env, ref pve.Ref, m *guestResourceModel, recs []provision.Record, diags *diag.Diagnostics) {
 	desc, err := describe(ctx, m, recs)
 	if err == nil && len(desc) > 8000 {
 		err = errors.New("the definition is larger than PVE's 8 KiB description limit")
 	}
 	if err == nil {
-		err = lifecycle.SetDescription(ctx, env, m.ID.ValueString(), desc)
+		err = lifecycle.SetDescription(ctx, env, ref, desc)
 	}
 	if err != nil {
 		diags.AddWarning("Unable to record guest metadata", "Guest "+m.ID.ValueString()+" works, but its definition could not be stored in its description ("+err.Error()+"); importing it later will show configuration-only fields as changes.")

@@ -212,7 +212,7 @@ func (r *GuestResource) Create(ctx context.Context, req resource.CreateRequest, 
 		return
 	}
 	r.finish(ctx, &plan, out, err, plan.TaintOnFailure.ValueBool(), &resp.Diagnostics)
-	r.writeMeta(ctx, env, &plan, out.Records, &resp.Diagnostics)
+	r.writeMeta(ctx, env, out.Ref, &plan, out.Records, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -365,7 +365,7 @@ func (r *GuestResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	}
 	out, err := lifecycle.UpdateContainer(ctx, env, ref, g, opts)
 	r.finish(ctx, &plan, out, err, true, &resp.Diagnostics)
-	r.writeMeta(ctx, env, &plan, out.Records, &resp.Diagnostics)
+	r.writeMeta(ctx, env, out.Ref, &plan, out.Records, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
