@@ -430,15 +430,8 @@ func (s *Server) agentFileRead(r *request) (any, error) {
 		offset = r.integer("offset")
 	}
 	decode := !r.has("decode") || r.boolean("decode")
-	g, err := s.agentReady(r.vars["node"], vmid)
-	if err != nil {
+	if err := s.agentFileReady(r.vars["node"], vmid); err != nil {
 		return nil, err
-	}
-	if err := s.needRoots(vmid, "file-open"); err != nil {
-		return nil, err
-	}
-	if err := s.guests.boot(g); err != nil {
-		return nil, qgaError(vmid, "file-open", err.Error())
 	}
 	data, truncated, err := s.guests.m.ReadFile(vmid, file, offset+count)
 	if err != nil {
@@ -459,6 +452,22 @@ func (s *Server) agentFileRead(r *request) (any, error) {
 	return out, nil
 }
 
+// agentFileReady is what guest-file-open needs: a running agent, a guest
+// root, and the guest booted.
+func (s *Server) agentFileReady(node string, vmid int) error {
+	g, err := s.agentReady(node, vmid)
+	if err != nil {
+		return err
+	}
+	if err := s.needRoots(vmid, "file-open"); err != nil {
+		return err
+	}
+	if err := s.guests.boot(g); err != nil {
+		return qgaError(vmid, "file-open", err.Error())
+	}
+	return nil
+}
+
 func (s *Server) agentFileWrite(r *request) (any, error) {
 	vmid, file := r.vmid(), r.str("file")
 	data := []byte(r.str("content"))
@@ -473,15 +482,8 @@ func (s *Server) agentFileWrite(r *request) (any, error) {
 		}
 		data = dec
 	}
-	g, err := s.agentReady(r.vars["node"], vmid)
-	if err != nil {
+	if err := s.agentFileReady(r.vars["node"], vmid); err != nil {
 		return nil, err
-	}
-	if err := s.needRoots(vmid, "file-open"); err != nil {
-		return nil, err
-	}
-	if err := s.guests.boot(g); err != nil {
-		return nil, qgaError(vmid, "file-open", err.Error())
 	}
 	// fopen(path, "wb") under qemu-ga's umask 022: a new file is 0644 root,
 	// an existing one keeps mode and owner.
