@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages internal/guestroot builds guest root filesystems
+# Installs the Debian packages internal/sim/guestroot builds guest root filesystems
 # from (statically linked bash and busybox). Idempotent: does nothing when both
 # packages are already installed, so CI can call it on every run.
 set -euo pipefail

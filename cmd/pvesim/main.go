@@ -24,9 +24,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestroot"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/nodeshell"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/guestroot"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/nodeshell"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 )
 
 func main() {

@@ -15,7 +15,7 @@ import (
 	proxmox "github.com/luthermonson/go-proxmox"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestroot"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/guestroot"
 )
 
 // requireGuests fails (never skips) when real guests cannot run here.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvesimtest"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
 )
 
 func testEnv(t *testing.T) Env {

@@ -14,8 +14,8 @@ import (
 	"testing"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvesimtest"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
 )
 
 // The reference estate (../shared/phoenix/seed-layout, containers only)

@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 )
 
 func restartConfig(features string, allowRestart bool) string {

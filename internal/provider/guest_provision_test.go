@@ -17,8 +17,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvesimtest"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
 )
 
 func TestMain(m *testing.M) {

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestroot"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pvesim/pvesimtest"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/guestroot"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
 )
 
 // These tests run Run and RunChecks with the stand-in scripts for real, in
@@ -21,7 +21,7 @@ import (
 // stand-ins are proven to work with nothing else.
 
 // requireGuestRuntime fails (never silently skips) when guests cannot run
-// here; PHOENIX_SKIP_GUEST_EXEC=1 opts out, as in internal/guestroot.
+// here; PHOENIX_SKIP_GUEST_EXEC=1 opts out, as in internal/sim/guestroot.
 func requireGuestRuntime(t testing.TB) { pvesimtest.RequireGuests(t) }
 
 // rootTarget is a Target over a guest root, returning output at exit like

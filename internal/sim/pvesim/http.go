@@ -1,0 +1,355 @@
+package pvesim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pveschema"
+)
+
+const apiBase = "/api2/json"
+
+// request is what a handler sees: a validated, authenticated API call.
+type request struct {
+	s        *Server
+	http     *http.Request
+	method   string
+	tmpl     string
+	vars     map[string]string
+	params   pveschema.Values
+	user     string
+	isTicket bool
+}
+
+// withTotal makes the response carry PVE's top-level "total".
+type withTotal struct {
+	data  any
+	total int
+}
+
+type handlerFunc func(*request) (any, error)
+
+type route struct {
+	method, tmpl string
+	segs         []string
+	literals     int
+	h            handlerFunc
+	noAuth       bool
+}
+
+// ServeHTTP is the one request pipeline: auth → route → faults → validation
+// → handler → response.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
+	if strings.HasPrefix(path, "/_sim/") {
+		s.serveSim(w, r)
+		return
+	}
+	if !strings.HasPrefix(path, apiBase+"/") && path != apiBase {
+		writeError(w, &apiError{Status: 501, Msg: "no such uri"})
+		return
+	}
+	rel := strings.TrimPrefix(path, apiBase)
+	var params pveschema.Values
+	var err error
+	if isMultipart(r) {
+		params, err = readUpload(r)
+		defer dropUpload(params)
+	} else {
+		params, err = readParams(r)
+	}
+	if err != nil {
+		writeError(w, &apiError{Status: 400, Msg: err.Error()})
+		return
+	}
+	rt, vars := s.match(r.Method, rel)
+	relUnescaped, _ := url.PathUnescape(rel)
+	rec := RequestRecord{Time: time.Now(), Method: r.Method, Path: relUnescaped, Params: params, PathVars: vars}
+	if rt != nil {
+		rec.Template = rt.tmpl
+	}
+
+	data, status, err := s.dispatch(r, rt, rel, relUnescaped, vars, params, &rec)
+	rec.Status = status
+	if rt != nil {
+		s.faults.record(rec)
+	}
+	if err != nil {
+		writeError(w, asAPIError(err))
+		return
+	}
+	body := map[string]any{"data": data}
+	if wt, ok := data.(withTotal); ok {
+		body = map[string]any{"data": wt.data, "total": wt.total}
+	}
+	buf, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Cache-Control", "max-age=0")
+	w.WriteHeader(200)
+	_, _ = w.Write(buf)
+}
+
+func (s *Server) dispatch(r *http.Request, rt *route, rel, relUnescaped string, vars map[string]string, params pveschema.Values, rec *RequestRecord) (any, int, error) {
+	var auth authResult
+	if rt == nil || !rt.noAuth {
+		a, err := s.auth.authenticate(r)
+		if err != nil {
+			return nil, 401, err
+		}
+		auth = a
+		rec.User = a.user
+	}
+	if rt == nil {
+		return nil, 501, &apiError{Status: 501, Msg: fmt.Sprintf("Method '%s %s' not implemented", r.Method, relUnescaped)}
+	}
+	if node := vars["node"]; node != "" && !s.faults.waitNodeUp(r.Context(), node) {
+		return nil, 595, &apiError{Status: 595, Msg: "Connection timed out"}
+	}
+	latency, ferr := s.faults.match(r.Method, rt.tmpl)
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+		}
+	}
+	if ferr != nil {
+		return nil, asAPIError(ferr).Status, ferr
+	}
+	if ep, ok := pveschema.Lookup(r.Method, rt.tmpl); ok {
+		all := pveschema.Values{}
+		for k, v := range params {
+			all[k] = v
+		}
+		for k, v := range vars {
+			all[k] = []string{v}
+		}
+		if errs := ep.Validate(all); len(errs) > 0 {
+			return nil, 400, paramErr(errs)
+		}
+	}
+	if node := vars["node"]; node != "" && !s.knownNode(node) {
+		return nil, 500, die("hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", node, node)
+	}
+	req := &request{s: s, http: r, method: r.Method, tmpl: rt.tmpl, vars: vars, params: params, user: auth.user, isTicket: auth.ticket}
+	data, err := rt.h(req)
+	if err != nil {
+		return nil, asAPIError(err).Status, err
+	}
+	return data, 200, nil
+}
+
+// readParams merges the query string and a JSON or form body, stringifying
+// JSON scalars the way PVE's API sees them.
+func readParams(r *http.Request) (pveschema.Values, error) {
+	out := pveschema.Values{}
+	for k, v := range r.URL.Query() {
+		out[k] = v
+	}
+	if r.Body == nil {
+		return out, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		delete(out, "_dc")
+		return out, nil
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		var m map[string]any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
+			return nil, fmt.Errorf("JSON decode error: %v", err)
+		}
+		for k, v := range m {
+			if vals, ok := jsonValues(v); ok {
+				out[k] = vals
+			}
+		}
+	default:
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range form {
+			out[k] = v
+		}
+	}
+	delete(out, "_dc")
+	return out, nil
+}
+
+func jsonValues(v any) ([]string, bool) {
+	switch x := v.(type) {
+	case nil:
+		return nil, false
+	case string:
+		return []string{x}, true
+	case json.Number:
+		return []string{x.String()}, true
+	case bool:
+		if x {
+			return []string{"1"}, true
+		}
+		return []string{"0"}, true
+	case []any:
+		var out []string
+		for _, e := range x {
+			if vs, ok := jsonValues(e); ok {
+				out = append(out, vs...)
+			}
+		}
+		return out, true
+	default:
+		b, _ := json.Marshal(x)
+		return []string{string(b)}, true
+	}
+}
+
+// writeError sends PVE's error shape with the message as the reason phrase.
+// net/http cannot set a custom reason phrase, so the connection is hijacked.
+func writeError(w http.ResponseWriter, e *apiError) {
+	body := map[string]any{"data": nil}
+	if e.Msg != "" {
+		body["message"] = strings.TrimRight(e.Msg, "\n") + "\n"
+	}
+	if len(e.Errors) > 0 {
+		body["errors"] = e.Errors
+	}
+	buf, _ := json.Marshal(body)
+	if e.Status == 401 {
+		buf = nil // pveproxy sends no body with 401
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		w.WriteHeader(e.Status)
+		_, _ = w.Write(buf)
+		return
+	}
+	conn, rw, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	fmt.Fprintf(rw, "HTTP/1.1 %d %s\r\n", e.Status, reasonPhrase(e.Msg))
+	fmt.Fprintf(rw, "Content-Type: application/json;charset=UTF-8\r\nContent-Length: %d\r\nConnection: close\r\nDate: %s\r\n\r\n",
+		len(buf), time.Now().UTC().Format(http.TimeFormat))
+	_, _ = rw.Write(buf)
+	_ = rw.Flush()
+}
+
+func (s *Server) handle(method, tmpl string, h handlerFunc) {
+	segs := strings.Split(strings.Trim(tmpl, "/"), "/")
+	lit := 0
+	for _, sg := range segs {
+		if !strings.HasPrefix(sg, "{") {
+			lit++
+		}
+	}
+	s.routes = append(s.routes, &route{method: method, tmpl: tmpl, segs: segs, literals: lit, h: h})
+}
+
+// match finds the route for method and escaped path; literal segments win
+// over variables. Path variables are unescaped.
+func (s *Server) match(method, rel string) (*route, map[string]string) {
+	parts := strings.Split(strings.Trim(rel, "/"), "/")
+	// Status.pm mounts storage content with fragmentDelimiter '': everything
+	// after .../content/ is one {volume}, slashes included.
+	if len(parts) > 6 && parts[0] == "nodes" && parts[2] == "storage" && parts[4] == "content" {
+		parts = append(parts[:5], strings.Join(parts[5:], "/"))
+	}
+	var best *route
+	var bestVars map[string]string
+	for _, rt := range s.routes {
+		if rt.method != method || len(rt.segs) != len(parts) {
+			continue
+		}
+		vars := map[string]string{}
+		ok := true
+		for i, sg := range rt.segs {
+			p, err := url.PathUnescape(parts[i])
+			if err != nil {
+				ok = false
+				break
+			}
+			if strings.HasPrefix(sg, "{") {
+				if p == "" {
+					ok = false
+					break
+				}
+				vars[strings.Trim(sg, "{}")] = p
+			} else if sg != p {
+				ok = false
+				break
+			}
+		}
+		if ok && (best == nil || rt.literals > best.literals) {
+			best, bestVars = rt, vars
+		}
+	}
+	return best, bestVars
+}
+
+// Parameter helpers (values are already validated by the schema).
+
+func (r *request) has(name string) bool { return r.params.Has(name) }
+func (r *request) str(name string) string {
+	return r.params.Get(name)
+}
+func (r *request) boolean(name string) bool { return parseBool(r.params.Get(name)) }
+func (r *request) integer(name string) int {
+	n, _ := strconv.Atoi(r.params.Get(name))
+	return n
+}
+
+// vmid is the guest id of the path, or of the body for create calls.
+func (r *request) vmid() int {
+	v, ok := r.vars["vmid"]
+	if !ok {
+		v = r.params.Get("vmid")
+	}
+	n, _ := strconv.Atoi(v)
+	return n
+}
+func (r *request) isRoot() bool { return r.user == "root@pam" }
+
+func parseBool(v string) bool {
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// dirIndex builds a PVE directory listing like [{"subdir": "x"}].
+func dirIndex(key string, names ...string) []map[string]string {
+	sort.Strings(names)
+	out := make([]map[string]string, len(names))
+	for i, n := range names {
+		out[i] = map[string]string{key: n}
+	}
+	return out
+}
+
+func (s *Server) knownNode(n string) bool {
+	for _, x := range s.opts.Nodes {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
