@@ -286,51 +286,41 @@ func pruned(steps []provision.Step, prev []provision.Record) bool {
 	return false
 }
 
-// ReadContainer finds the guest and observes its actual state into g.
-// found is false when no node has it.
-func ReadContainer(ctx context.Context, env Env, id int, g *phoenix.Guest) (ref pve.Ref, status string, found bool, err error) {
-	ref, status, _, found, err = ReadContainerPending(ctx, env, id, g)
-	return ref, status, found, err
-}
-
-// ReadContainerPending is ReadContainer that also lists the config keys
-// waiting for a restart.
-func ReadContainerPending(ctx context.Context, env Env, id int, g *phoenix.Guest) (ref pve.Ref, status string, pending []string, found bool, err error) {
-	ref, found, err = env.API.Locate(ctx, id)
-	if err != nil || !found {
-		return ref, "", nil, found, err
-	}
+// readContainer observes the container at ref into g.
+func readContainer(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest) (Observation, error) {
+	obs := Observation{Ref: ref, Found: true}
 	cfg, err := env.API.Config(ctx, ref)
 	if err != nil {
 		if pve.IsNotFound(err) {
-			return ref, "", nil, false, nil
+			return Observation{Ref: ref}, nil
 		}
-		return ref, "", nil, true, err
+		return obs, err
 	}
 	st, err := env.API.Status(ctx, ref)
 	if err != nil {
-		return ref, "", nil, true, err
+		return obs, err
 	}
+	obs.Status, obs.Template = st.Status, cfg.Values["template"] == "1"
 	if st.Status == "running" {
-		if pending, err = env.API.Pending(ctx, ref); err != nil {
-			return ref, "", nil, true, err
+		if obs.Pending, err = env.API.Pending(ctx, ref); err != nil {
+			return obs, err
 		}
 	}
-	obs := guestconf.Observed{Config: cfg.Values, RawLXC: cfg.RawLXC}
+	o := guestconf.Observed{Config: cfg.Values, RawLXC: cfg.RawLXC}
 	if g.Firewall != nil {
 		on, err := env.API.FirewallEnabled(ctx, ref)
 		if err != nil {
-			return ref, "", nil, true, err
+			return obs, err
 		}
 		rules, err := env.API.FirewallRules(ctx, ref)
 		if err != nil {
-			return ref, "", nil, true, err
+			return obs, err
 		}
-		obs.FirewallEnabled = &on
-		obs.FirewallRules = guestconf.ObservedRules(rules)
+		o.FirewallEnabled = &on
+		o.FirewallRules = guestconf.ObservedRules(rules)
 	}
-	guestconf.ObserveContainer(g, obs)
-	return ref, st.Status, pending, true, nil
+	guestconf.ObserveContainer(g, o)
+	return obs, nil
 }
 
 // DestroyContainer stops and destroys a container with its disks. PVE's

@@ -204,7 +204,7 @@ func (r *GuestResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	out, err := lifecycle.CreateContainer(ctx, env, g, opts)
+	out, err := lifecycle.Create(ctx, env, g, opts)
 	if !out.Exists {
 		if err != nil {
 			resp.Diagnostics.AddError(fmt.Sprintf("Unable to create CT %d", g.ID), err.Error())
@@ -304,7 +304,8 @@ func (r *GuestResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	default:
 		g = importableGuest(id)
 	}
-	ref, status, pending, found, err := lifecycle.ReadContainerPending(ctx, env, id, g)
+	obs, err := lifecycle.Read(ctx, env, id, g)
+	ref, status, pending, found := obs.Ref, obs.Status, obs.Pending, obs.Found
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to read guest "+state.ID.ValueString(),
 			err.Error()+"\n\nThe state is kept unchanged; retry when PVE answers.")
@@ -363,7 +364,7 @@ func (r *GuestResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	if loc, ok, err := env.API.Locate(ctx, g.ID); err == nil && ok {
 		ref = loc
 	}
-	out, err := lifecycle.UpdateContainer(ctx, env, ref, g, opts)
+	out, err := lifecycle.Update(ctx, env, ref, g, opts)
 	r.finish(ctx, &plan, out, err, true, &resp.Diagnostics)
 	r.writeMeta(ctx, env, out.Ref, &plan, out.Records, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -393,7 +394,7 @@ func (r *GuestResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	if !found {
 		return
 	}
-	if err := lifecycle.DestroyContainer(ctx, env, ref); err != nil {
+	if err := lifecycle.Destroy(ctx, env, ref); err != nil {
 		resp.Diagnostics.AddError("Unable to delete guest "+state.ID.ValueString(), err.Error())
 	}
 }
@@ -418,7 +419,7 @@ func (r *GuestResource) ImportState(ctx context.Context, req resource.ImportStat
 }
 
 // importableGuest is a model with every PVE-held field marked as managed, so
-// ReadContainer observes all of them for an imported guest.
+// lifecycle.Read observes all of them for an imported guest.
 func importableGuest(id int) *phoenix.Guest {
 	zero, f := int64(0), false
 	return &phoenix.Guest{Kind: phoenix.KindLXC, ID: id, Name: "?", Cores: &zero, MemoryMB: &zero, SwapMB: &zero, DiskSizeGB: &zero,

@@ -1,0 +1,77 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
+)
+
+// The guest-level entry points: one per operation, dispatching on the
+// guest's kind to the container or the VM state machine. The provider calls
+// these and never a kind-specific function, so a VM goes through exactly the
+// same resource code as a container.
+
+// Create creates g (a container or a VM) and brings it to its desired state.
+func Create(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Outcome, error) {
+	if g.Kind == phoenix.KindVM {
+		return CreateVM(ctx, env, g, opts)
+	}
+	return CreateContainer(ctx, env, g, opts)
+}
+
+// Update brings the existing guest at ref to g.
+func Update(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest, opts Options) (Outcome, error) {
+	if ref.Kind == pve.QEMU {
+		return UpdateVM(ctx, env, ref, g, opts)
+	}
+	return UpdateContainer(ctx, env, ref, g, opts)
+}
+
+// Observation is what Read found of a guest.
+type Observation struct {
+	Ref   pve.Ref
+	Found bool
+	// Status is PVE's run state: running or stopped.
+	Status string
+	// Pending lists config keys waiting for the next restart.
+	Pending []string
+	// Template is true for a PVE template (converted out of band or by us).
+	Template bool
+}
+
+// Read finds guest id wherever it runs and observes its actual state into g,
+// for the fields g manages. A guest of the other kind than g is reported as
+// found with its real kind in Ref; g is then left untouched.
+func Read(ctx context.Context, env Env, id int, g *phoenix.Guest) (Observation, error) {
+	ref, found, err := env.API.Locate(ctx, id)
+	if err != nil || !found {
+		return Observation{Ref: ref, Found: found}, err
+	}
+	if (ref.Kind == pve.QEMU) != (g.Kind == phoenix.KindVM) {
+		return Observation{Ref: ref, Found: true}, nil
+	}
+	if ref.Kind == pve.QEMU {
+		return readVM(ctx, env, ref, g)
+	}
+	return readContainer(ctx, env, ref, g)
+}
+
+// Destroy stops and destroys the guest at ref with its disks, honouring PVE's
+// protection flag.
+func Destroy(ctx context.Context, env Env, ref pve.Ref) error {
+	if ref.Kind == pve.QEMU {
+		return DestroyVM(ctx, env, ref)
+	}
+	return DestroyContainer(ctx, env, ref)
+}
+
+// kindMismatch explains an ID held by a guest of the other kind.
+func kindMismatch(ref pve.Ref, g *phoenix.Guest) error {
+	want := "a container"
+	if g.Kind == phoenix.KindVM {
+		want = "a VM"
+	}
+	return fmt.Errorf("ID %d is %s, but the definition is %s: choose a free ID or remove the other guest", ref.ID, ref, want)
+}
