@@ -24,6 +24,9 @@ type Env struct {
 	Shell *pve.Shell // nil when the provider has no SSH settings
 	Node  string     // node for new guests
 	Log   func(string)
+	// SnippetsStorage is where VM user-data snippets go ("" = the first
+	// storage with snippets content).
+	SnippetsStorage string
 }
 
 func (e Env) logf(format string, args ...any) {
@@ -39,6 +42,8 @@ type Options struct {
 	Provision    provision.Spec
 	Checks       []provision.Check
 	Previous     []provision.Record
+	// Description is the guest's PVE description at creation.
+	Description string
 }
 
 // Outcome is what an apply did; Ref is set as soon as the guest exists, so a
@@ -50,6 +55,8 @@ type Outcome struct {
 	Records        []provision.Record
 	Checks         []provision.CheckResult
 	Warnings       []string
+	// Template is true once the guest was converted into a PVE template.
+	Template bool
 }
 
 // ErrNeedsSSH is returned when a change has no API and no SSH is configured.

@@ -2,29 +2,285 @@ package lifecycle
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"strings"
 
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestconf"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 )
 
-var errVMs = errors.New("VMs are not supported by this build of the provider")
+// The VM state machine, the mirror of the container one: create from a cloud
+// image or clone, converge the configuration and cloud-init, start and wait
+// for the guest agent, run the feature scripts through the agent, take the
+// template snapshot or finalise into a template; read back; destroy.
 
-// CreateVM creates a VM from its cloud image or clones it, then converges it.
+// CreateVM creates g from its cloud image, or clones it from its source (a
+// template, or a snapshot of a provisioned VM), then converges it.
 func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Outcome, error) {
-	return Outcome{}, errVMs
+	out := Outcome{Ref: pve.Ref{Node: env.Node, Kind: pve.QEMU, ID: g.ID}, Records: opts.Previous}
+	if ref, ok, err := env.API.Locate(ctx, g.ID); err != nil {
+		return out, err
+	} else if ok {
+		return out, fmt.Errorf("%s already exists; import it (terraform import <address> %d) instead of creating it", ref, g.ID)
+	}
+	settings, err := vmSettings(ctx, env, env.Node, g)
+	if err != nil {
+		return out, err
+	}
+	if g.CloneFrom != nil {
+		if err := cloneVM(ctx, env, g, opts); err != nil {
+			out.Exists = guestExists(ctx, env, g.ID, &out)
+			return out, err
+		}
+	} else {
+		source, err := resolveImage(ctx, env, g)
+		if err != nil {
+			return out, err
+		}
+		if err := writeUserData(ctx, env, env.Node, g, settings); err != nil {
+			return out, err
+		}
+		params := guestconf.VMCreateParams(g, source, settings.VMSettings)
+		if opts.Description != "" {
+			params["description"] = opts.Description
+		}
+		env.logf("creating VM %d on %s from %s", g.ID, env.Node, source)
+		err = env.API.CreateVM(ctx, env.Node, g.ID, params)
+		out.Exists = guestExists(ctx, env, g.ID, &out)
+		if err != nil {
+			return out, fmt.Errorf("creating VM %d: %w", g.ID, err)
+		}
+	}
+	out.Exists = guestExists(ctx, env, g.ID, &out)
+	return convergeVM(ctx, env, out, g, opts, settings, true)
+}
+
+// cloneVM makes a full clone: of the template itself, or of the named
+// snapshot of a non-template source (PVE templates have no snapshots).
+func cloneVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) error {
+	src, ok, err := env.API.Locate(ctx, *g.CloneFrom)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("clone source %d does not exist: create it first (the estate module builds clone sources first; by hand use depends_on)", *g.CloneFrom)
+	}
+	if src.Kind != pve.QEMU {
+		return fmt.Errorf("clone source %s is a container; a VM clones only a VM (clone_from_vmid)", src)
+	}
+	if g.CloneSnapshot != "" {
+		snaps, err := env.API.Snapshots(ctx, src)
+		if err != nil {
+			return err
+		}
+		if !contains(snaps, g.CloneSnapshot) {
+			return fmt.Errorf("clone source %d has no snapshot %q yet: it is taken after the source is provisioned, so apply the source first", src.ID, g.CloneSnapshot)
+		}
+	}
+	env.logf("cloning %s into %d (snapshot %q)", src, g.ID, g.CloneSnapshot)
+	err = env.API.Clone(ctx, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage,
+		Full: true, Target: env.Node, Description: opts.Description})
+	if err != nil {
+		return fmt.Errorf("cloning %d from %d: %w", g.ID, src.ID, err)
+	}
+	return nil
 }
 
 // UpdateVM brings an existing VM to g.
 func UpdateVM(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest, opts Options) (Outcome, error) {
-	return Outcome{Ref: ref, Exists: true}, errVMs
+	out := Outcome{Ref: ref, Exists: true, Records: opts.Previous}
+	settings, err := vmSettings(ctx, env, ref.Node, g)
+	if err != nil {
+		return out, err
+	}
+	return convergeVM(ctx, env, out, g, opts, settings, false)
 }
 
+// convergeVM sets the configuration, grows the disk, regenerates cloud-init,
+// starts the VM and provisions it; a template is left as it is but for its
+// configuration.
+func convergeVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts Options, s vmCloudInit, fresh bool) (Outcome, error) {
+	ref := out.Ref
+	cfg, err := env.API.Config(ctx, ref)
+	if err != nil {
+		return out, err
+	}
+	isTemplate := cfg.Values["template"] == "1"
+	if isTemplate && !g.IsTemplate {
+		return out, fmt.Errorf("%s is a PVE template (converted outside Terraform?); PVE cannot turn a template back into a VM: "+
+			"set is_template = true, or replace it (terraform apply -replace=<address>)", ref)
+	}
+	ch := guestconf.DiffVM(g, cfg.Values, s.VMSettings)
+	if len(ch.Replace) > 0 {
+		return out, fmt.Errorf("%s cannot be changed in place: %s", ref, strings.Join(ch.Replace, "; "))
+	}
+	if s.CICustom != "" && !isTemplate {
+		if err := writeUserData(ctx, env, ref.Node, g, s); err != nil {
+			return out, err
+		}
+	}
+	st, err := env.API.Status(ctx, ref)
+	if err != nil {
+		return out, err
+	}
+	running := st.Status == "running"
+	ciChanged := false
+	if len(ch.Set) > 0 || len(ch.Delete) > 0 {
+		env.logf("%s: setting %v", ref, ch.Keys())
+		if err := env.API.UpdateConfig(ctx, ref, ch.Set, ch.Delete, cfg.Digest); err != nil {
+			return out, err
+		}
+		for _, k := range ch.Keys() {
+			ciChanged = ciChanged || guestconf.IsCloudInitKey(k)
+		}
+	}
+	for _, r := range ch.Resize {
+		env.logf("%s: growing %s to %s", ref, r.Disk, r.Size)
+		if err := env.API.Resize(ctx, ref, r.Disk, r.Size); err != nil {
+			return out, err
+		}
+	}
+	if g.Firewall != nil {
+		if err := env.API.SetFirewallEnabled(ctx, ref, g.Firewall.Enabled); err != nil {
+			return out, err
+		}
+		if err := env.API.ReplaceFirewallRules(ctx, ref, guestconf.FirewallRules(g)); err != nil {
+			return out, err
+		}
+	}
+	if isTemplate {
+		return out, nil
+	}
+	if ciChanged {
+		// The drive is rebuilt now; a running VM's cloud-init reads it at boot.
+		if err := env.API.RegenerateCloudInit(ctx, ref); err != nil {
+			return out, err
+		}
+	}
+	var err2 error
+	if out, running, err2 = powerVM(ctx, env, out, opts, running, ciChanged); err2 != nil {
+		return out, err2
+	}
+	return provisionVM(ctx, env, out, g, opts, running, fresh)
+}
+
+// powerVM reboots for pending changes when allowed, and starts or stops the
+// VM as opts.Started says.
+func powerVM(ctx context.Context, env Env, out Outcome, opts Options, running, ciChanged bool) (Outcome, bool, error) {
+	ref := out.Ref
+	pending := map[string]bool{}
+	if running {
+		keys, err := env.API.Pending(ctx, ref)
+		if err != nil {
+			return out, running, err
+		}
+		for _, k := range keys {
+			pending[k] = true
+		}
+		if ciChanged {
+			pending["cloudinit"] = true
+		}
+	}
+	if len(pending) > 0 {
+		if opts.AllowRestart && opts.Started {
+			env.logf("%s: rebooting to apply %v", ref, keys(pending))
+			if err := env.API.Reboot(ctx, ref); err != nil {
+				return out, running, err
+			}
+		} else {
+			out.PendingRestart = keys(pending)
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is running: %s take effect at its next restart (set allow_restart = true to restart it during apply)",
+				ref, strings.Join(out.PendingRestart, ", ")))
+		}
+	}
+	switch {
+	case opts.Started && !running:
+		env.logf("%s: starting", ref)
+		if err := startWithRetry(ctx, env, ref); err != nil {
+			return out, running, err
+		}
+		running = true
+	case !opts.Started && running:
+		env.logf("%s: shutting down", ref)
+		if err := env.API.Shutdown(ctx, ref, shutdownTimeout); err != nil {
+			return out, running, err
+		}
+		running = false
+	}
+	return out, running, nil
+}
+
+// readVM observes the VM at ref into g.
 func readVM(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest) (Observation, error) {
-	return Observation{Ref: ref, Found: true}, errVMs
+	obs := Observation{Ref: ref, Found: true}
+	cfg, err := env.API.Config(ctx, ref)
+	if err != nil {
+		if pve.IsNotFound(err) {
+			return Observation{Ref: ref}, nil
+		}
+		return obs, err
+	}
+	st, err := env.API.Status(ctx, ref)
+	if err != nil {
+		return obs, err
+	}
+	obs.Status, obs.Template = st.Status, cfg.Values["template"] == "1"
+	if st.Status == "running" {
+		if obs.Pending, err = env.API.Pending(ctx, ref); err != nil {
+			return obs, err
+		}
+	}
+	o := guestconf.Observed{Config: cfg.Values}
+	if g.Firewall != nil {
+		if o.FirewallEnabled, o.FirewallRules, err = readFirewall(ctx, env, ref); err != nil {
+			return obs, err
+		}
+	}
+	guestconf.ObserveVM(g, o)
+	return obs, nil
 }
 
-// DestroyVM shuts a VM down and destroys it with its disks.
+func readFirewall(ctx context.Context, env Env, ref pve.Ref) (*bool, []phoenix.FirewallRule, error) {
+	on, err := env.API.FirewallEnabled(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	rules, err := env.API.FirewallRules(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &on, guestconf.ObservedRules(rules), nil
+}
+
+// DestroyVM shuts a VM down (stopping it once the shutdown timeout passed),
+// destroys it with its disks and removes its user-data snippet. PVE's
+// protection flag is honoured.
 func DestroyVM(ctx context.Context, env Env, ref pve.Ref) error {
-	return errVMs
+	cfg, err := env.API.Config(ctx, ref)
+	if err != nil {
+		if pve.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if cfg.Values["protection"] == "1" {
+		return fmt.Errorf("%s has PVE protection set, so it cannot be destroyed; unset it first (qm set %d --protection 0, or Options > Protection in the UI)", ref, ref.ID)
+	}
+	st, err := env.API.Status(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if st.Status == "running" {
+		env.logf("%s: shutting down before destroy", ref)
+		if err := env.API.Shutdown(ctx, ref, shutdownTimeout); err != nil {
+			return err
+		}
+	}
+	env.logf("%s: destroying (purge)", ref)
+	if err := env.API.Destroy(ctx, ref); err != nil {
+		return err
+	}
+	removeUserData(ctx, env, ref, cfg.Values["cicustom"])
+	return nil
 }

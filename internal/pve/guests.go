@@ -179,6 +179,8 @@ type CloneOptions struct {
 	Storage  string
 	Full     bool
 	Target   string
+	// Description is the new guest's PVE description.
+	Description string
 }
 
 // Clone clones src into a new guest, from Snapshot when set.
@@ -199,6 +201,9 @@ func (c *Client) Clone(ctx context.Context, src Ref, o CloneOptions) error {
 		if o.Storage != "" {
 			body["storage"] = o.Storage
 		}
+	}
+	if o.Description != "" {
+		body["description"] = o.Description
 	}
 	if o.Target != "" && o.Target != src.Node {
 		body["target"] = o.Target
@@ -248,8 +253,13 @@ func (c *Client) Snapshot(ctx context.Context, ref Ref, name, description string
 }
 
 // Template converts a stopped guest without snapshots into a template.
+// VMs convert in a qmtemplate task; containers answer null once done.
 func (c *Client) Template(ctx context.Context, ref Ref) error {
-	return c.post(ctx, ref.path("/template"), map[string]string{}, nil)
+	var upid string
+	if err := c.post(ctx, ref.path("/template"), map[string]string{}, &upid); err != nil {
+		return err
+	}
+	return c.WaitTask(ctx, upid)
 }
 
 // Resize grows a disk to size ("+4G" or "32G").

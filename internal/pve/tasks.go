@@ -45,7 +45,8 @@ type Backoff struct {
 
 var defaultBackoff = Backoff{Initial: 50 * time.Millisecond, Max: 2 * time.Second}
 
-func (b Backoff) next(d time.Duration) time.Duration {
+// Next is the delay after d (0 for the first).
+func (b Backoff) Next(d time.Duration) time.Duration {
 	if d == 0 {
 		return b.Initial
 	}
@@ -89,7 +90,7 @@ func (c *Client) WaitTask(ctx context.Context, upid string) error {
 			}
 			return &TaskError{UPID: upid, ExitStatus: st.ExitStatus, LogTail: c.taskLogTail(ctx, node, upid)}
 		}
-		delay = defaultBackoff.next(delay)
+		delay = defaultBackoff.Next(delay)
 		if err := wait(ctx, delay); err != nil {
 			return fmt.Errorf("waiting for task %s: %w", upid, err)
 		}
@@ -124,7 +125,7 @@ func retry(ctx context.Context, op func() error) error {
 		if err == nil || !IsTransient(err) {
 			return err
 		}
-		delay = Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second}.next(delay)
+		delay = Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second}.Next(delay)
 		if werr := wait(ctx, delay); werr != nil {
 			return fmt.Errorf("%w (gave up: %v)", err, werr)
 		}

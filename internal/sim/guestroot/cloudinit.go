@@ -2,6 +2,7 @@ package guestroot
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -23,6 +24,10 @@ type CloudInit struct {
 	SearchDomains []string
 	Network       []CloudInitNIC
 	InstanceID    string // default "iid-phoenix"
+	// Packages are installed on first boot (user-data packages).
+	Packages []string
+	// RunCmd are shell lines run on first boot, after the packages (runcmd).
+	RunCmd []string
 }
 
 // CloudInitNIC is one ipconfigN with the NIC it belongs to.
@@ -48,7 +53,10 @@ func (m *Manager) ApplyCloudInit(id int, ci CloudInit) error {
 	if err != nil {
 		return err
 	}
-	return ApplyCloudInitIn(root, ci)
+	if err := ApplyCloudInitIn(root, ci); err != nil {
+		return err
+	}
+	return m.runCommands(context.Background(), id, ci.RunCmd)
 }
 
 // ApplyCloudInitIn writes /etc/hostname, /etc/hosts, the user (created when
@@ -78,6 +86,9 @@ func ApplyCloudInitIn(root string, ci CloudInit) error {
 		}
 	}
 	if err := applyUser(root, ci); err != nil {
+		return err
+	}
+	if err := InstallPackagesIn(root, ci.Packages); err != nil {
 		return err
 	}
 	if len(ci.Network) > 0 {

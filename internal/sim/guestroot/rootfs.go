@@ -82,10 +82,44 @@ var baseFiles = []baseFile{
 	{"etc/profile", 0o644, "export PATH=" + DefaultPath + "\n" +
 		"for f in /etc/profile.d/*.sh; do [ -r \"$f\" ] && . \"$f\"; done\nunset f\n"},
 	{"usr/bin/cloud-init", 0o755, cloudInitScript},
+	{"usr/bin/systemctl", 0o755, systemctlScript},
 }
 
+// systemctlScript stands in for systemctl: units are enabled and started by
+// name (state under /run/systemd/sim), so scripts and cloud-init's runcmd
+// that manage services work.
+const systemctlScript = `#!/bin/sh
+# Stand-in for systemctl in phoenix simulated guests.
+state=/run/systemd/sim
+mkdir -p "$state"
+cmd=""
+units=""
+for a in "$@"; do
+	case "$a" in
+	--now|--quiet|-q|--no-pager|--no-block) [ "$a" = --now ] && now=1 ;;
+	-*) ;;
+	*) if [ -z "$cmd" ]; then cmd=$a; else units="$units ${a%.service}"; fi ;;
+	esac
+done
+rc=0
+for u in $units; do
+	case "$cmd" in
+	enable) : > "$state/$u.enabled"; [ -n "$now" ] && : > "$state/$u.active" ;;
+	disable) rm -f "$state/$u.enabled"; [ -n "$now" ] && rm -f "$state/$u.active" ;;
+	start|restart|reload) : > "$state/$u.active" ;;
+	stop) rm -f "$state/$u.active" ;;
+	is-active) if [ -e "$state/$u.active" ]; then echo active; else echo inactive; rc=3; fi ;;
+	is-enabled) if [ -e "$state/$u.enabled" ]; then echo enabled; else echo disabled; rc=1; fi ;;
+	status) [ -e "$state/$u.active" ] || rc=3 ;;
+	*) echo "systemctl: unknown command $cmd" >&2; exit 1 ;;
+	esac
+done
+[ "$cmd" = daemon-reload ] && exit 0
+exit $rc
+`
+
 // baseVersion names the cached base: bump it when the base's content changes.
-const baseVersion = "v2"
+const baseVersion = "v3"
 
 // buildBase writes the shared base root into dir (which must not exist).
 func buildBase(dir string) error {
@@ -199,10 +233,17 @@ func TemplateOS(template string) OSRelease {
 	if i := strings.IndexByte(name, '_'); i >= 0 {
 		name = name[:i]
 	}
-	for _, ext := range []string{".tar.zst", ".tar.xz", ".tar.gz", ".tgz"} {
+	for _, ext := range append([]string{".tar.zst", ".tar.xz", ".tar.gz", ".tgz"}, imageExts...) {
 		name = strings.TrimSuffix(name, ext)
 	}
 	parts := strings.Split(strings.ToLower(name), "-")
+	for dv, codename := range codenames {
+		// Ubuntu's cloud images are named by codename (noble-server-cloudimg-amd64.img).
+		if parts[0] == codename {
+			d, v, _ := strings.Cut(dv, " ")
+			return osRelease(d, v)
+		}
+	}
 	if _, ok := distros[parts[0]]; !ok {
 		return osRelease("debian", "13")
 	}
@@ -211,6 +252,20 @@ func TemplateOS(template string) OSRelease {
 		version = parts[1]
 	}
 	return osRelease(parts[0], version)
+}
+
+// imageExts are the file types of disk images (cloud images, import content).
+var imageExts = []string{".img", ".qcow2", ".raw", ".vmdk", ".ova"}
+
+// IsDiskImage reports whether a template name is a disk image (a VM created
+// by importing it runs the image's OS) rather than a container template.
+func IsDiskImage(name string) bool {
+	for _, ext := range imageExts {
+		if strings.HasSuffix(strings.ToLower(name), ext) {
+			return true
+		}
+	}
+	return false
 }
 
 func osRelease(key, version string) OSRelease {

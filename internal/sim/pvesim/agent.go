@@ -125,7 +125,18 @@ func (s *Server) agentReady(node string, vmid int) (GuestRef, error) {
 	if !agentEnabled(v) || down || booting {
 		return GuestRef{}, die("QEMU guest agent is not running")
 	}
-	return g.ref(), nil
+	ref := g.ref()
+	if s.guests != nil {
+		// qemu-ga runs only where it is installed: cloud images lack it
+		// until cloud-init's packages bring it.
+		s.mu.Unlock()
+		installed := s.guests.boot(ref) == nil && s.guests.m.HasAgent(vmid)
+		s.mu.Lock()
+		if !installed {
+			return GuestRef{}, die("QEMU guest agent is not running")
+		}
+	}
+	return ref, nil
 }
 
 // qgaError is how a failed QGA command reaches the API (QMPClient).

@@ -236,7 +236,11 @@ func (s *Server) startGuest(r *request) (any, error) {
 				return fmt.Errorf("VM %d already running", g.VMID)
 			}
 			s.applyPending(g)
-			if err := s.runtime.Start(ctx, g.ref()); err != nil {
+			ref, err := s.bootRef(g)
+			if err != nil {
+				return err
+			}
+			if err := s.runtime.Start(ctx, ref); err != nil {
 				return err
 			}
 			g.Running, g.StartTime = true, time.Now().Unix()
@@ -269,7 +273,11 @@ func (s *Server) stopGuest(r *request) (any, error) {
 			g.Running = false
 			s.applyPending(g)
 			if op == "reboot" {
-				if err := s.runtime.Start(ctx, g.ref()); err != nil {
+				ref, err := s.bootRef(g)
+				if err != nil {
+					return err
+				}
+				if err := s.runtime.Start(ctx, ref); err != nil {
 					return err
 				}
 				g.Running, g.StartTime = true, time.Now().Unix()

@@ -13,17 +13,29 @@ import (
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 )
 
+// agentVM creates a VM on a new disk: it stands for an installed OS that
+// has the guest agent (a VM imported from a cloud image does not).
 func (e *env) agentVM(vmid int, agent string, extra ...proxmox.VirtualMachineOption) *proxmox.VirtualMachine {
 	e.t.Helper()
 	opts := []proxmox.VirtualMachineOption{
 		{Name: "name", Value: "vm" + strconv.Itoa(vmid)},
-		{Name: "scsi0", Value: "local-lvm:0,import-from=" + pvesim.DefaultCloudImage},
+		{Name: "scsi0", Value: "local-lvm:4"},
 		{Name: "net0", Value: "virtio,bridge=vmbr0"},
+	}
+	for _, o := range extra {
+		if o.Name == "scsi0" {
+			opts[1] = o
+		}
 	}
 	if agent != "" {
 		opts = append(opts, proxmox.VirtualMachineOption{Name: "agent", Value: agent})
 	}
-	task, err := e.node().NewVirtualMachine(e.ctx, vmid, append(opts, extra...)...)
+	for _, o := range extra {
+		if o.Name != "scsi0" {
+			opts = append(opts, o)
+		}
+	}
+	task, err := e.node().NewVirtualMachine(e.ctx, vmid, opts...)
 	e.wait(task, err)
 	vm, err := e.node().VirtualMachine(e.ctx, vmid)
 	if err != nil {

@@ -2,12 +2,9 @@ package pvesim
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -69,6 +66,9 @@ func (r *guestRoots) ensure(g GuestRef) error {
 	if errors.Is(err, fs.ErrExist) {
 		return nil // created concurrently
 	}
+	if err == nil && g.Kind == "qemu" {
+		err = r.m.InstallPackages(g.VMID, guestroot.AgentPackage)
+	}
 	return err
 }
 
@@ -80,7 +80,15 @@ func (r *guestRoots) Create(ctx context.Context, g GuestRef, template string) er
 			return err
 		}
 	}
-	return r.m.Create(g.VMID, rootTemplate(g, template))
+	if err := r.m.Create(g.VMID, rootTemplate(g, template)); err != nil {
+		return err
+	}
+	// A VM imported from a cloud image runs that image, which ships without
+	// the guest agent; any other VM stands for an installed OS that has it.
+	if g.Kind == "qemu" && !guestroot.IsDiskImage(template) {
+		return r.m.InstallPackages(g.VMID, guestroot.AgentPackage)
+	}
+	return nil
 }
 
 func (r *guestRoots) Clone(ctx context.Context, src GuestRef, snapname string, dst GuestRef, full bool) error {
@@ -196,28 +204,25 @@ func hasCloudInitDrive(cfg map[string]string) bool {
 	return false
 }
 
-// cloudInitFor is what the VM's NoCloud drive tells cloud-init: the same
-// data GET .../cloudinit/dump shows, in guestroot's terms.
+// cloudInitFor is what the VM's NoCloud drive tells cloud-init: its
+// user-data (parsed as cloud-init does) and network config, the same data
+// GET .../cloudinit/dump shows unless cicustom snippets replace it.
 func cloudInitFor(g GuestRef) guestroot.CloudInit {
 	c := g.Config
 	gg := &Guest{Kind: g.Kind, VMID: g.VMID, Config: c}
+	drive := g.CloudInit
+	if drive == nil {
+		d := ciData{User: ciUserData(gg), Network: ciNetworkData(gg)}
+		drive = &CloudInitDrive{UserData: d.User, NetworkData: d.Network, InstanceID: d.instanceID()}
+	}
 	ci := guestroot.CloudInit{
-		Hostname:      c["name"],
-		User:          c["ciuser"],
+		Hostname:      fmt.Sprintf("VM%d", g.VMID),
 		Nameservers:   strings.Fields(c["nameserver"]),
 		SearchDomains: strings.Fields(c["searchdomain"]),
-		InstanceID:    ciInstanceID(gg),
+		InstanceID:    drive.InstanceID,
 	}
-	if ci.Hostname == "" {
-		ci.Hostname = fmt.Sprintf("VM%d", g.VMID)
-	}
-	if k := c["sshkeys"]; k != "" {
-		for _, line := range strings.Split(decodeSSHKeys(k), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				ci.SSHKeys = append(ci.SSHKeys, line)
-			}
-		}
-	}
+	// A cloud-config cloud-init cannot parse is logged and ignored by it.
+	_ = parseUserData(drive.UserData, &ci)
 	for i := 0; i < 32; i++ {
 		ipc, ok := c[fmt.Sprintf("ipconfig%d", i)]
 		netv, hasNet := c[fmt.Sprintf("net%d", i)]
@@ -233,14 +238,6 @@ func cloudInitFor(g GuestRef) guestroot.CloudInit {
 	return ci
 }
 
-// ciInstanceID is the instance-id of the VM's meta-data (cloudinit/dump type=meta).
-func ciInstanceID(g *Guest) string {
-	meta := ciMetaData(g)
-	return strings.TrimSpace(strings.TrimPrefix(meta, "instance-id:"))
-}
-
-// track registers a command running in guest vmid; the returned context ends
-// when the guest stops (or the simulator closes), and done unregisters it.
 func (r *guestRoots) track(ctx context.Context, vmid int) (context.Context, func(), error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	rc := &runningCmd{cancel: func() { cancel(errGuestStopped) }}
@@ -359,22 +356,6 @@ func rootDir(opts Options, tmp string) string {
 		return filepath.Join(opts.StateDir, "guestroot")
 	}
 	return filepath.Join(tmp, "guestroot")
-}
-
-// ciMetaData is the meta-data file of the cloud-init drive; its instance-id
-// changes whenever user or network data change (GET .../cloudinit/dump).
-func ciMetaData(g *Guest) string {
-	sum := sha1.Sum([]byte(ciUserData(g) + ciNetworkData(g)))
-	return "instance-id: " + hex.EncodeToString(sum[:]) + "\n"
-}
-
-// decodeSSHKeys undoes the URI encoding PVE stores sshkeys with.
-func decodeSSHKeys(v string) string {
-	keys, err := url.QueryUnescape(strings.ReplaceAll(v, "+", "%2B"))
-	if err != nil {
-		return v
-	}
-	return keys
 }
 
 // qemuNetMAC is the MAC of a VM's netN value ("virtio=BC:24:11:...,bridge=vmbr0").

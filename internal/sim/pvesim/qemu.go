@@ -3,6 +3,7 @@ package pvesim
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ func (s *Server) qemuCreate(r *request) (any, error) {
 		if g.Config["boot"] == "" {
 			g.Config["boot"] = defaultBootOrder(g.Config)
 		}
-		if err := s.runtime.Create(ctx, g.ref(), ""); err != nil {
+		if err := s.runtime.Create(ctx, g.ref(), importedImage(set)); err != nil {
 			s.st.freeGuestVolumes(g.Node, g.VMID)
 			delete(s.st.Guests, g.VMID)
 			return err
@@ -233,4 +234,22 @@ func (s *Server) qemuClone(r *request) (any, error) {
 		return nil
 	}
 	return s.tasks.start(spec).UPID, nil
+}
+
+// importedImage is the file name of the image the VM's boot disk is
+// imported from ("" when no disk is imported): the guest runs its OS.
+func importedImage(set map[string]string) string {
+	for _, k := range sortedKeys(set) {
+		if !qemuDiskKeyRE.MatchString(k) {
+			continue
+		}
+		if src := splitProps(set[k], "file")["import-from"]; src != "" {
+			_, name, _ := strings.Cut(src, ":")
+			if name == "" {
+				name = src
+			}
+			return path.Base(name)
+		}
+	}
+	return ""
 }

@@ -9,6 +9,14 @@ type GuestRef struct {
 	VMID   int
 	Node   string
 	Config map[string]string
+	// CloudInit is a booting VM's cloud-init drive (nil: none, or not a boot).
+	CloudInit *CloudInitDrive
+}
+
+// CloudInitDrive is what a VM's NoCloud drive holds at boot.
+type CloudInitDrive struct {
+	UserData, NetworkData string
+	InstanceID            string
 }
 
 // GuestRuntime is called by worker tasks at the points where real PVE touches
@@ -16,7 +24,8 @@ type GuestRef struct {
 // roots; the default does nothing. An error fails the task with its text.
 type GuestRuntime interface {
 	// Create is called after a guest is created; template is the LXC
-	// ostemplate volume ("" for VMs).
+	// ostemplate volume, or for a VM the image its boot disk was imported
+	// from ("" for none).
 	Create(ctx context.Context, g GuestRef, template string) error
 	// Clone copies src (at snapshot snapname when not "") to dst.
 	Clone(ctx context.Context, src GuestRef, snapname string, dst GuestRef, full bool) error
