@@ -124,9 +124,9 @@ func (s *Server) clusterResources(r *request) (any, error) {
 	if typ == "" || typ == "storage" {
 		for _, n := range s.opts.Nodes {
 			for _, st := range s.st.Storages {
-				used := s.storageUsed(n, st.ID)
+				used := s.storageUsed(n, st)
 				out = append(out, map[string]any{"id": "storage/" + n + "/" + st.ID, "type": "storage", "storage": st.ID, "node": n,
-					"status": "available", "plugintype": st.Type, "content": strings.Join(st.Content, ","), "shared": b2i(st.Shared),
+					"status": "available", "plugintype": st.Type, "content": st.contentString(), "shared": b2i(st.Shared),
 					"disk": used, "maxdisk": st.Total})
 			}
 		}
@@ -165,20 +165,29 @@ func (s *Server) nextID(r *request) (any, error) {
 
 // Storage
 
-func (s *Server) storageUsed(node, sid string) int64 {
+// storageUsed is the bytes node's guest images and files on the storage
+// take (caller holds s.mu).
+func (s *Server) storageUsed(node string, st *Storage) int64 {
 	var used int64
 	for _, v := range s.st.Volumes {
-		if v.Node == node && strings.HasPrefix(v.VolID, sid+":") {
+		if v.Node == node && strings.HasPrefix(v.VolID, st.ID+":") {
 			used += v.Size
+		}
+	}
+	if st.Path != "" {
+		if root, err := s.openNodeRoot(node); err == nil {
+			used += fileUsage(root, st, node)
+			root.Close()
 		}
 	}
 	return used
 }
 
 func (s *Server) storageStatusEntry(node string, st *Storage) map[string]any {
-	used := s.storageUsed(node, st.ID)
-	return map[string]any{"storage": st.ID, "type": st.Type, "content": strings.Join(st.Content, ","), "active": 1, "enabled": 1,
-		"shared": b2i(st.Shared), "total": st.Total, "used": used, "avail": st.Total - used,
+	used := s.storageUsed(node, st)
+	enabled := b2i(st.prop("disable") != "1")
+	return map[string]any{"storage": st.ID, "type": st.Type, "content": st.contentString(), "active": enabled,
+		"enabled": enabled, "shared": b2i(st.Shared), "total": st.Total, "used": used, "avail": st.Total - used,
 		"used_fraction": float64(used) / float64(st.Total)}
 }
 
@@ -225,78 +234,6 @@ func (s *Server) nodeStorageStatus(r *request) (any, error) {
 		return nil, paramErr(map[string]string{"storage": "No such storage."})
 	}
 	return s.storageStatusEntry(r.vars["node"], st), nil
-}
-
-func volumeEntry(v *Volume) map[string]any {
-	e := map[string]any{"volid": v.VolID, "content": v.Content, "format": v.Format, "size": v.Size, "ctime": v.Ctime}
-	if v.VMID != 0 {
-		e["vmid"] = v.VMID
-	}
-	if v.Content == "images" || v.Content == "rootdir" {
-		e["used"] = v.Size / 4
-	}
-	return e
-}
-
-func (s *Server) storageContent(r *request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := s.storageByID(r)
-	if err != nil {
-		return nil, err
-	}
-	out := []map[string]any{}
-	var vols []*Volume
-	for _, v := range s.st.Volumes {
-		if v.Node == r.vars["node"] && strings.HasPrefix(v.VolID, st.ID+":") {
-			if (r.has("content") && v.Content != r.str("content")) || (r.has("vmid") && v.VMID != r.integer("vmid")) {
-				continue
-			}
-			vols = append(vols, v)
-		}
-	}
-	sort.Slice(vols, func(i, j int) bool { return vols[i].VolID < vols[j].VolID })
-	for _, v := range vols {
-		out = append(out, volumeEntry(v))
-	}
-	return out, nil
-}
-
-func (s *Server) storageList(r *request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := []map[string]any{}
-	for _, st := range s.st.Storages {
-		out = append(out, storageCfgEntry(st))
-	}
-	return out, nil
-}
-
-func storageCfgEntry(st *Storage) map[string]any {
-	e := map[string]any{"storage": st.ID, "type": st.Type, "content": strings.Join(st.Content, ","), "digest": fwDigest(st)}
-	if st.Path != "" {
-		e["path"] = st.Path
-	}
-	if st.Pool != "" {
-		e["pool"] = st.Pool
-	}
-	if st.Type == "lvmthin" {
-		e["vgname"], e["thinpool"] = "pve", "data"
-	}
-	if st.Shared {
-		e["shared"] = 1
-	}
-	return e
-}
-
-func (s *Server) storageGet(r *request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := s.storageByID(r)
-	if err != nil {
-		return nil, err
-	}
-	return storageCfgEntry(st), nil
 }
 
 // Tasks

@@ -147,7 +147,7 @@ func (s *Server) prepareVMDisk(r *request, g *Guest, key, value string) (string,
 					return "", die("Only root can pass arbitrary filesystem paths.")
 				}
 			} else {
-				sv := s.st.volume(g.Node, src)
+				sv := s.volumeAt(g.Node, src)
 				if sv == nil {
 					return "", die("cannot import from '%s' - volume '%s' does not exist", src, src)
 				}
@@ -165,7 +165,7 @@ func (s *Server) prepareVMDisk(r *request, g *Guest, key, value string) (string,
 		delete(m, "format")
 		m["file"], m["size"] = v.VolID, formatSize(size)
 	default:
-		if v := s.st.volume(g.Node, file); v != nil && m["size"] == "" && v.Content != "iso" {
+		if v := s.volumeAt(g.Node, file); v != nil && m["size"] == "" && v.Content != "iso" {
 			m["size"] = formatSize(v.Size)
 		}
 	}

@@ -16,7 +16,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,11 +56,15 @@ func (w *sumWriter) sums() map[string]string {
 	return out
 }
 
-// upload is a file pveproxy received into /var/tmp/pveupload-*.
+// upload is a file pveproxy received into /var/tmp/pveupload-* (kept in
+// the host's temp dir at path).
 type upload struct {
+	path string
 	size int64
 	sums map[string]string
 }
+
+func (u *upload) remove() { _ = os.Remove(u.path) }
 
 var uploads sync.Map // tmpfilename -> *upload
 
@@ -78,6 +84,7 @@ func isMultipart(r *http.Request) bool {
 // readUpload is pveproxy's multipart handling: form fields become
 // parameters, the file part is streamed to a temporary file whose name is
 // passed as tmpfilename, its client-side name as filename.
+// On error it still returns what it read, so the caller drops the file.
 func readUpload(r *http.Request) (pveschema.Values, error) {
 	out := pveschema.Values{}
 	for k, v := range r.URL.Query() {
@@ -93,32 +100,45 @@ func readUpload(r *http.Request) (pveschema.Values, error) {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		if p.FileName() == "" {
 			b, err := io.ReadAll(io.LimitReader(p, 1<<20))
 			if err != nil {
-				return nil, err
+				return out, err
 			}
 			out[p.FormName()] = append(out[p.FormName()], string(b))
 			continue
 		}
+		f, err := os.CreateTemp("", "pveupload-")
+		if err != nil {
+			return out, err
+		}
 		w := newSumWriter()
-		if _, err := io.Copy(w, p); err != nil {
-			return nil, err
+		_, err = io.Copy(io.MultiWriter(w, f), p)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(f.Name())
+			return out, err
 		}
 		tmp := "/var/tmp/pveupload-" + randomHex(16)
-		uploads.Store(tmp, &upload{size: w.size, sums: w.sums()})
+		if old, ok := uploads.Swap(tmp, &upload{path: f.Name(), size: w.size, sums: w.sums()}); ok {
+			old.(*upload).remove()
+		}
 		out["filename"] = []string{p.FileName()}
 		out["tmpfilename"] = []string{tmp}
 	}
 	return out, nil
 }
 
-// dropUpload forgets a temporary upload file the handler did not take.
+// dropUpload removes a temporary upload file the handler did not take.
 func dropUpload(params pveschema.Values) {
 	if tmp := params.Get("tmpfilename"); tmp != "" {
-		uploads.Delete(tmp)
+		if u := takeUpload(tmp); u != nil {
+			u.remove()
+		}
 	}
 }
 
@@ -142,37 +162,74 @@ func downloadStart(o downloadOpts, dest string, check func() error) func(t *Task
 }
 
 // downloadVolume is the rest of PVE::Tools::download_file_from_url into
-// dest; then the volume appears on the storage.
+// dest on the volume's node: the file appears once complete and verified.
 func (s *Server) downloadVolume(ctx context.Context, t *Task, dest string, vol *Volume, o downloadOpts) error {
 	s.mu.Lock()
-	exists := s.st.volume(vol.Node, vol.VolID) != nil
+	exists := s.volumeAt(vol.Node, vol.VolID) != nil
 	s.mu.Unlock()
 	if exists {
-		// The simulator keeps no file bytes, so an existing file never
-		// matches a checksum: PVE's "already there" shortcut cannot apply.
 		if o.algo == "" {
 			return fmt.Errorf("refusing to override existing file '%s'", dest)
 		}
+		got, err := s.nodeFileSum(vol.Node, dest, o.algo)
+		if err != nil {
+			return err
+		}
+		if strings.EqualFold(got, o.sum) {
+			t.Logf("calculating checksum of existing file...OK, got correct file already, no need to download")
+			return nil
+		}
+		t.Logf("calculating checksum of existing file...")
+		return fmt.Errorf("checksum mismatch: got '%s' != expect '%s', aborting", got, o.sum)
 	}
-	w, err := fetch(ctx, o)
+	body, err := fetch(ctx, o)
 	if err != nil {
 		return fmt.Errorf("download failed: %s", err)
 	}
-	if o.algo != "" {
-		got := w.sums()[o.algo]
-		if got != o.sum && !equalFoldHex(got, o.sum) {
+	defer body.Close()
+	w := newSumWriter()
+	verify := func() error {
+		if o.algo == "" {
+			return nil
+		}
+		if got := w.sums()[o.algo]; !strings.EqualFold(got, o.sum) {
 			t.Logf("calculating checksum...")
 			return fmt.Errorf("checksum mismatch: got '%s' != expect '%s'", got, o.sum)
 		}
 		t.Logf("calculating checksum...OK, checksum verified")
+		return nil
 	}
-	v := *vol
-	v.Size, v.Ctime = w.size, time.Now().Unix()
-	s.mu.Lock()
-	s.st.addVolume(&v)
-	s.mu.Unlock()
+	_, err = s.writeNodeFile(vol.Node, dest, io.TeeReader(body, w), "tmp_dwnl", verify)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errors.New("got interrupted by signal")
+		}
+		if strings.HasPrefix(err.Error(), "checksum mismatch") {
+			return err
+		}
+		return fmt.Errorf("download failed: %s", err)
+	}
 	t.Logf("download of '%s' to '%s' finished", o.url, dest)
 	return nil
+}
+
+// nodeFileSum is get_file_hash of a node file.
+func (s *Server) nodeFileSum(node, p, algo string) (string, error) {
+	root, err := s.openNodeRoot(node)
+	if err != nil {
+		return "", err
+	}
+	defer root.Close()
+	f, err := root.Open(nodeRel(p))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	w := newSumWriter()
+	if _, err := io.Copy(w, f); err != nil {
+		return "", err
+	}
+	return w.sums()[algo], nil
 }
 
 func equalFoldHex(a, b string) bool {
@@ -181,8 +238,9 @@ func equalFoldHex(a, b string) bool {
 	return err1 == nil && err2 == nil && string(x) == string(y)
 }
 
-// fetch GETs o.url like wget would; errors are wget's last stderr line.
-func fetch(ctx context.Context, o downloadOpts) (*sumWriter, error) {
+// fetch GETs o.url like wget would and returns the body; errors are
+// wget's last stderr line.
+func fetch(ctx context.Context, o downloadOpts) (io.ReadCloser, error) {
 	u, err := url.Parse(o.url)
 	if err != nil || u.Hostname() == "" {
 		return nil, fmt.Errorf("%s: Invalid host name.", o.url)
@@ -191,30 +249,35 @@ func fetch(ctx context.Context, o downloadOpts) (*sumWriter, error) {
 		return nil, fmt.Errorf("wget: unable to resolve host address '%s'", u.Hostname())
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: !o.verify}} //nolint:gosec // verify-certificates=0
-	defer tr.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.url, nil)
 	if err != nil {
 		return nil, err
 	}
 	res, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
+		tr.CloseIdleConnections()
 		if ctx.Err() != nil {
 			return nil, errors.New("got interrupted by signal")
 		}
 		return nil, fmt.Errorf("Connecting to %s... failed: %v.", u.Host, err)
 	}
-	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
+		res.Body.Close()
+		tr.CloseIdleConnections()
 		return nil, fmt.Errorf("%s ERROR %s.", time.Now().Format("2006-01-02 15:04:05"), res.Status)
 	}
-	w := newSumWriter()
-	if _, err := io.Copy(w, res.Body); err != nil {
-		if ctx.Err() != nil {
-			return nil, errors.New("got interrupted by signal")
-		}
-		return nil, err
-	}
-	return w, nil
+	return closeBoth{res.Body, tr}, nil
+}
+
+type closeBoth struct {
+	io.ReadCloser
+	tr *http.Transport
+}
+
+func (c closeBoth) Close() error {
+	err := c.ReadCloser.Close()
+	c.tr.CloseIdleConnections()
+	return err
 }
 
 func loopbackHost(h string) bool {

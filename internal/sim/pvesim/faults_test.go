@@ -161,7 +161,7 @@ func TestPhoenixSeed(t *testing.T) {
 		r = e.raw("GET", "/nodes/pve/storage/local/content", url.Values{"content": {"import"}})
 		found := false
 		for _, v := range r.body["data"].([]any) {
-			found = found || v.(map[string]any)["volid"] == "local:import/noble-server-cloudimg-amd64.img"
+			found = found || v.(map[string]any)["volid"] == "local:import/noble-server-cloudimg-amd64.qcow2"
 		}
 		if !found {
 			t.Fatalf("%s: cloud image missing: %v", layout, r.body["data"])

@@ -51,7 +51,7 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 	if s.st.storage(sid) == nil {
 		return nil, die("storage '%s' does not exist", sid)
 	}
-	if s.st.volume(node, ostemplate) == nil {
+	if s.volumeAt(node, ostemplate) == nil {
 		return nil, die("volume '%s' does not exist", ostemplate)
 	}
 	hasMP := false

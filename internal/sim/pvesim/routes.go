@@ -19,6 +19,7 @@ func (s *Server) buildRoutes() []*route {
 	s.handle("GET", "/cluster/nextid", s.nextID)
 	s.handle("GET", "/storage", s.storageList)
 	s.handle("GET", "/storage/{storage}", s.storageGet)
+	s.handle("PUT", "/storage/{storage}", s.storageUpdate)
 	s.handle("GET", "/nodes/{node}/storage", s.nodeStorage)
 	s.handle("GET", "/nodes/{node}/storage/{storage}", s.nodeStorageIndex)
 	s.handle("GET", "/nodes/{node}/storage/{storage}/status", s.nodeStorageStatus)

@@ -12,7 +12,7 @@ import (
 // Default seed volumes, so a bare simulator can create guests out of the box.
 const (
 	DefaultCTTemplate = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
-	DefaultCloudImage = "local:import/noble-server-cloudimg-amd64.img"
+	DefaultCloudImage = "local:import/noble-server-cloudimg-amd64.qcow2"
 	DefaultISO        = "local:iso/debian-12.7.0-amd64-netinst.iso"
 )
 
@@ -73,10 +73,21 @@ func seedPhoenix(st *State, dir string) error {
 			addTemplateVolume(st, vol, "vztmpl", 130*mib)
 		}
 		if img := g.TemplateImage; img != "" {
-			addTemplateVolume(st, "local:import/"+path.Base(img), "import", 600*mib)
+			addTemplateVolume(st, importVolume(img), "import", 600*mib)
 		}
 	}
 	return nil
+}
+
+// importVolume is the import volume a cloud image is kept as. PVE lists
+// import/ files ending .qcow2, .raw, .vmdk, .ova or .ovf only; Ubuntu's
+// ".img" cloud images are qcow2 files and are stored under that extension.
+func importVolume(img string) string {
+	name := path.Base(img)
+	if !importNameRE.MatchString(name) {
+		name = strings.TrimSuffix(name, path.Ext(name)) + ".qcow2"
+	}
+	return "local:import/" + name
 }
 
 // templateVolume maps a template path such as

@@ -2,6 +2,15 @@
 // /api2/json with PVE's auth, parameter validation (package pveschema), task
 // UPIDs, config locks and error texts, plus /_sim/ endpoints for fault
 // injection and request counting. Start one with Start(Options{...}).
+//
+// Each node has a root filesystem (NodeRoot; with Options.RealGuests the
+// node shell's root). Storages with a path are directories in it: their
+// iso, vztmpl, backup, snippets and import volumes are its files, so a file
+// written over SSH is listed by GET .../storage/{storage}/content and an
+// upload lands on disk. VolumePath resolves a volume ID as
+// PVE::Storage::path does and ReadNodeFile reads a node file (cloud-init
+// cicustom snippets); PUT /storage/{storage} changes storage.cfg (content,
+// digest, delete).
 package pvesim
 
 import (
@@ -13,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -76,6 +86,8 @@ type Server struct {
 	routes  []*route
 	agent   *agentState
 	guests  *guestRoots // nil without Options.RealGuests
+	// nodeFSDir holds the nodes' roots without real guests (nodefs.go).
+	nodeFSDir string
 
 	ssh        *nodeshell.Server // nil without Options.SSHListen
 	sshKeyFile string
@@ -127,6 +139,12 @@ func Start(opts Options) (*Server, error) {
 			return nil, err
 		}
 		s.guests, s.runtime = g, g
+	} else {
+		s.nodeFSDir = filepath.Join(certDir, "nodes")
+	}
+	if err := s.initNodeFS(); err != nil {
+		s.cleanup()
+		return nil, err
 	}
 	s.runtime = agentRuntime{GuestRuntime: s.runtime, a: s.agent}
 	ti, err := loadOrCreateCert(certDir, opts.Nodes)

@@ -44,18 +44,21 @@ type Firewall struct {
 	Rules   []map[string]any  `json:"rules,omitempty"`
 }
 
-// Storage is one entry of storage.cfg.
+// Storage is one entry of storage.cfg: the options every simulated type
+// has as fields, any other option as PVE writes it in Props.
 type Storage struct {
-	ID      string   `json:"id"`
-	Type    string   `json:"type"` // dir, zfspool, lvmthin
-	Path    string   `json:"path,omitempty"`
-	Pool    string   `json:"pool,omitempty"`
-	Content []string `json:"content"`
-	Shared  bool     `json:"shared,omitempty"`
-	Total   int64    `json:"total"`
+	ID      string            `json:"id"`
+	Type    string            `json:"type"` // dir, zfspool, lvmthin
+	Path    string            `json:"path,omitempty"`
+	Pool    string            `json:"pool,omitempty"`
+	Content []string          `json:"content"`
+	Shared  bool              `json:"shared,omitempty"`
+	Props   map[string]string `json:"props,omitempty"`
+	Total   int64             `json:"total"`
 }
 
-// Volume is one volume on one node's storage.
+// Volume is one volume on one node's storage. State.Volumes holds guest
+// images; file volumes of storages with a path are files (nodefs.go).
 type Volume struct {
 	VolID   string `json:"volid"`
 	Node    string `json:"node"`

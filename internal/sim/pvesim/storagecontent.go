@@ -2,8 +2,14 @@ package pvesim
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -145,6 +151,92 @@ func (s *Server) resolveVolume(r *request) (volid string, stor *Storage, pv pars
 	return volid, stor, pv, err
 }
 
+// volumeListTypes is volume_list's content types, in its order.
+var volumeListTypes = []string{"rootdir", "images", "vztmpl", "iso", "backup", "snippets", "import"}
+
+// storageContent is GET .../content (Content.pm index, PVE::Storage
+// volume_list): the storage's configured content types only; guest images
+// from the state, everything else from the files of its directories.
+func (s *Server) storageContent(r *request) (any, error) {
+	node := r.vars["node"]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.storageByID(r)
+	if err != nil {
+		return nil, err
+	}
+	cts := volumeListTypes
+	if r.has("content") {
+		cts = []string{r.str("content")}
+	}
+	var root *os.Root
+	if st.Path != "" {
+		if root, err = s.openNodeRoot(node); err != nil {
+			return nil, err
+		}
+		defer root.Close()
+		if err := activateStorage(root, st); err != nil {
+			return nil, err
+		}
+	}
+	hasVMID, vmid := r.has("vmid"), r.integer("vmid")
+	var vols []*Volume
+	for _, ct := range cts {
+		if !storageContent(st, ct) {
+			continue
+		}
+		if ct == "images" || ct == "rootdir" { // list_images
+			for _, v := range s.st.Volumes {
+				if v.Node == node && strings.HasPrefix(v.VolID, st.ID+":") && v.Content == ct && (!hasVMID || v.VMID == vmid) {
+					vols = append(vols, v)
+				}
+			}
+			continue
+		}
+		if root == nil || hasVMID && (ct == "iso" || ct == "vztmpl") {
+			continue
+		}
+		files, err := listFiles(root, st, node, ct)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range files {
+			if ct == "backup" && hasVMID && !strings.Contains(v.VolID, fmt.Sprintf("-%d-", vmid)) {
+				continue
+			}
+			vols = append(vols, v)
+		}
+	}
+	sort.Slice(vols, func(i, j int) bool { return strings.ToLower(vols[i].VolID) < strings.ToLower(vols[j].VolID) })
+	out := []map[string]any{}
+	for _, v := range vols {
+		out = append(out, volumeEntry(v))
+	}
+	return out, nil
+}
+
+func volumeEntry(v *Volume) map[string]any {
+	e := map[string]any{"volid": v.VolID, "content": v.Content, "format": v.Format, "size": v.Size, "ctime": v.Ctime}
+	if v.VMID != 0 {
+		e["vmid"] = v.VMID
+	}
+	switch v.Content {
+	case "images", "rootdir":
+		e["used"] = v.Size / 4
+	case "backup": // archive_info
+		e["subtype"] = "unknown"
+		_, name, _ := strings.Cut(v.VolID, ":backup/")
+		if m := backupInfoRE.FindStringSubmatch(name); m != nil {
+			e["subtype"] = m[1]
+			t := time.Date(atoi(m[3]), time.Month(atoi(m[4])), atoi(m[5]), atoi(m[6]), atoi(m[7]), atoi(m[8]), 0, time.Local)
+			e["ctime"] = t.Unix()
+		}
+	}
+	return e
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
 // storageVolume is GET .../content/{volume} (Content.pm info).
 func (s *Server) storageVolume(r *request) (any, error) {
 	s.mu.Lock()
@@ -153,7 +245,7 @@ func (s *Server) storageVolume(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := s.st.volume(r.vars["node"], volid)
+	v := s.volumeAt(r.vars["node"], volid)
 	if v == nil {
 		// file_size_info warns "failed to stat" and returns nothing.
 		return nil, die("volume_size_info on '%s' failed - no format", volid)
@@ -185,11 +277,9 @@ func (s *Server) storageVolumeDelete(r *request) (any, error) {
 		Work: func(ctx context.Context, t *Task) error {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			if s.st.volume(node, volid) == nil {
-				// Plugin::free_image only warns about a missing file.
-				t.Logf("disk image '%s' does not exist", volumePath(stor, pv.name, pv))
+			if err := s.freeVolume(t, node, volid, stor, pv); err != nil {
+				return err
 			}
-			s.st.deleteVolume(node, volid)
 			t.Logf("Removed volume '%s'", volid)
 			return nil
 		}})
@@ -205,6 +295,33 @@ func (s *Server) storageVolumeDelete(r *request) (any, error) {
 	case <-time.After(time.Duration(r.integer("delay")) * time.Second):
 		return t.UPID, nil
 	}
+}
+
+// freeVolume is vdisk_free / Plugin free_image (caller holds s.mu): a
+// guest image leaves the state, a file is unlinked and its directory
+// removed when it became empty.
+func (s *Server) freeVolume(t *Task, node, volid string, stor *Storage, pv parsedVol) error {
+	p := volumePath(stor, pv.name, pv)
+	if stor.Path == "" || !fileContent[pv.vtype] {
+		if s.st.volume(node, volid) == nil {
+			t.Logf("disk image '%s' does not exist", p)
+		}
+		s.st.deleteVolume(node, volid)
+		return nil
+	}
+	root, err := s.openNodeRoot(node)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := root.Remove(nodeRel(p)); errors.Is(err, fs.ErrNotExist) {
+		t.Logf("disk image '%s' does not exist", p)
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("unlink '%s' failed - %s", p, strerror(err))
+	}
+	_ = root.Remove(nodeRel(path.Dir(p))) // rmdir: only when empty
+	return nil
 }
 
 // normalizeContentFilename is PVE::Storage::normalize_content_filename.
@@ -276,17 +393,22 @@ func (s *Server) storageUpload(r *request) (any, error) {
 		return nil, die("temporary file '%s' does not exist", tmp)
 	}
 	filename := normalizeContentFilename(r.str("filename"))
-	format, err := contentTarget(content, filename, fmt.Sprintf("upload content type '%s' not allowed", content))
-	if err != nil {
+	if _, err := contentTarget(content, filename, fmt.Sprintf("upload content type '%s' not allowed", content)); err != nil {
+		up.remove()
 		return nil, err
 	}
 	if !storageContent(stor, content) {
+		up.remove()
 		return nil, die("storage '%s' does not support '%s' content", stor.ID, content)
 	}
-	volid := stor.ID + ":" + content + "/" + filename
+	if err := s.activateOn(node, stor); err != nil {
+		up.remove()
+		return nil, err
+	}
 	dest := volumePath(stor, "", parsedVol{vtype: content, name: filename})
 	sum, algo := r.str("checksum"), r.str("checksum-algorithm")
 	return s.tasks.start(taskSpec{Node: node, Type: "imgcopy", User: r.user, Work: func(ctx context.Context, t *Task) error {
+		defer up.remove()
 		t.Logf("starting file import from: %s", tmp)
 		if algo != "" {
 			if got := up.sums[algo]; !strings.EqualFold(got, sum) {
@@ -299,12 +421,63 @@ func (s *Server) storageUpload(r *request) (any, error) {
 		t.Logf("target file: %s", dest)
 		t.Logf("file size is: %d", up.size)
 		t.Logf("command: cp -- %s %s", tmp, dest)
-		s.mu.Lock()
-		s.st.addVolume(&Volume{VolID: volid, Node: node, Content: content, Format: format, Size: up.size, Ctime: time.Now().Unix()})
-		s.mu.Unlock()
+		f, err := os.Open(up.path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		// NOTE (Status.pm): an existing destination file is overwritten.
+		if _, err := s.writeNodeFile(node, dest, f, "tmp_upload", nil); err != nil {
+			return fmt.Errorf("import failed: %s", err)
+		}
 		t.Logf("finished file import successfully")
 		return nil
 	}}).UPID, nil
+}
+
+// activateOn activates stor on node (caller holds s.mu).
+func (s *Server) activateOn(node string, stor *Storage) error {
+	root, err := s.openNodeRoot(node)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return activateStorage(root, stor)
+}
+
+// writeNodeFile writes node path p from src through a temporary file
+// beside it (p.<tmpTag>.<pid>, as wget leaves them) that is renamed into
+// place once check (optional) accepts it, so readers never see half a
+// volume; it returns the size.
+func (s *Server) writeNodeFile(node, p string, src io.Reader, tmpTag string, check func() error) (int64, error) {
+	root, err := s.openNodeRoot(node)
+	if err != nil {
+		return 0, err
+	}
+	defer root.Close()
+	if err := root.MkdirAll(nodeRel(path.Dir(p)), 0o755); err != nil {
+		return 0, err
+	}
+	tmp := fmt.Sprintf("%s.%s.%d", nodeRel(p), tmpTag, os.Getpid())
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(f, src)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && check != nil {
+		err = check()
+	}
+	if err == nil {
+		err = root.Rename(tmp, nodeRel(p))
+	}
+	if err != nil {
+		_ = root.Remove(tmp)
+		return 0, err
+	}
+	return n, nil
 }
 
 // storageDownloadURL is POST .../download-url (Status.pm download_url).
