@@ -70,7 +70,7 @@ func TestCloudInitSnippetMissingFailsStart(t *testing.T) {
 		proxmox.VirtualMachineOption{Name: "ide2", Value: "local-lvm:cloudinit"},
 		proxmox.VirtualMachineOption{Name: "cicustom", Value: "user=local:snippets/missing.yaml"})
 	task, err := vm.Start(e.ctx)
-	e.waitStatus(task, err, "unable to open file '/var/lib/vz/snippets/missing.yaml' - No such file or directory")
+	e.waitStatus(task, err, "can't open '/var/lib/vz/snippets/missing.yaml' - No such file or directory")
 	if err := vm.Ping(e.ctx); err != nil || vm.Status != "stopped" {
 		t.Fatalf("VM after a failed start: %s %v", vm.Status, err)
 	}

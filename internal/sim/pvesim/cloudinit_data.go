@@ -3,11 +3,7 @@ package pvesim
 import (
 	"crypto/sha1"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -51,32 +47,18 @@ func (s *Server) cloudInitData(g *Guest) (ciData, error) {
 }
 
 // readSnippet is read_cloudinit_snippets_file: the volume must be snippets
-// content of a storage with a path; the file is read from the node.
+// content; the file is read from the VM's node. Call with s.mu held.
 func (s *Server) readSnippet(node, volid string) (string, error) {
-	sid, volname, ok := splitVolID(volid)
-	st := s.st.storage(sid)
-	if !ok || st == nil {
-		return "", die("storage '%s' does not exist", sid)
+	p, vtype, err := s.volumePathLocked(volid)
+	if err != nil {
+		return "", err
 	}
-	name, isSnippet := strings.CutPrefix(volname, "snippets/")
-	if !isSnippet || name == "" || strings.Contains(name, "/") {
+	if vtype != "snippets" {
 		return "", die("%s is not in the snippets directory", volid)
 	}
-	if st.Path == "" {
-		return "", die("storage '%s' does not support content type 'snippets'", sid)
-	}
-	full := filepath.Join(st.Path, "snippets", name)
-	if s.guests == nil {
-		return "", nil // no node filesystem to read: nothing to check
-	}
-	data, err := os.ReadFile(filepath.Join(s.guests.m.NodeRoot(node), full))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "", die("unable to open file '%s' - No such file or directory", full)
-	case err != nil:
-		return "", die("unable to open file '%s' - %s", full, errnoText(err))
-	case len(data) > 1<<20:
-		return "", die("error reading '%s' - file too large", full)
+	data, err := s.ReadNodeFile(node, p, 1<<20)
+	if err != nil {
+		return "", die("%s", strings.TrimSuffix(err.Error(), "\n"))
 	}
 	return string(data), nil
 }
