@@ -115,8 +115,9 @@ func convergeVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opt
 	if len(ch.Replace) > 0 {
 		return out, fmt.Errorf("%s cannot be changed in place: %s", ref, strings.Join(ch.Replace, "; "))
 	}
+	snippetChanged := false
 	if s.CICustom != "" && !isTemplate {
-		if err := writeUserData(ctx, env, ref.Node, g, s); err != nil {
+		if snippetChanged, err = writeUserDataIfChanged(ctx, env, ref.Node, g, s); err != nil {
 			return out, err
 		}
 	}
@@ -125,7 +126,7 @@ func convergeVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opt
 		return out, err
 	}
 	running := st.Status == "running"
-	ciChanged := false
+	ciChanged := snippetChanged
 	if len(ch.Set) > 0 || len(ch.Delete) > 0 {
 		env.logf("%s: setting %v", ref, ch.Keys())
 		if err := env.API.UpdateConfig(ctx, ref, ch.Set, ch.Delete, cfg.Digest); err != nil {
@@ -150,24 +151,27 @@ func convergeVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opt
 		}
 	}
 	if isTemplate {
+		out.Template = true
 		return out, nil
 	}
-	if ciChanged {
-		// The drive is rebuilt now; a running VM's cloud-init reads it at boot.
+	if ciChanged && !running {
+		// A running VM keeps the changes in PVE's pending section (shown in
+		// pending_restart); its drive is rebuilt when it restarts.
 		if err := env.API.RegenerateCloudInit(ctx, ref); err != nil {
 			return out, err
 		}
 	}
-	var err2 error
-	if out, running, err2 = powerVM(ctx, env, out, opts, running, ciChanged); err2 != nil {
-		return out, err2
+	if out, running, err = powerVM(ctx, env, out, opts, running, snippetChanged); err != nil {
+		return out, err
 	}
 	return provisionVM(ctx, env, out, g, opts, running, fresh)
 }
 
 // powerVM reboots for pending changes when allowed, and starts or stops the
 // VM as opts.Started says.
-func powerVM(ctx context.Context, env Env, out Outcome, opts Options, running, ciChanged bool) (Outcome, bool, error) {
+// A changed user-data snippet has no pending entry in PVE: it shows as
+// "cloudinit" until the restart.
+func powerVM(ctx context.Context, env Env, out Outcome, opts Options, running, snippetChanged bool) (Outcome, bool, error) {
 	ref := out.Ref
 	pending := map[string]bool{}
 	if running {
@@ -178,7 +182,7 @@ func powerVM(ctx context.Context, env Env, out Outcome, opts Options, running, c
 		for _, k := range keys {
 			pending[k] = true
 		}
-		if ciChanged {
+		if snippetChanged {
 			pending["cloudinit"] = true
 		}
 	}

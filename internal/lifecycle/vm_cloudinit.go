@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path"
@@ -82,6 +83,17 @@ func writeUserData(ctx context.Context, env Env, node string, g *phoenix.Guest, 
 	return nil
 }
 
+// writeUserDataIfChanged writes the snippet unless the node has it already,
+// and says whether it changed.
+func writeUserDataIfChanged(ctx context.Context, env Env, node string, g *phoenix.Guest, ci vmCloudInit) (bool, error) {
+	var have bytes.Buffer
+	res, err := env.Shell.Run(ctx, node, "cat "+pve.ShellQuote(ci.Path)+" 2>/dev/null", nil, &have, nil)
+	if err == nil && res.ExitCode == 0 && bytes.Equal(have.Bytes(), guestconf.UserData(g)) {
+		return false, nil
+	}
+	return true, writeUserData(ctx, env, node, g, ci)
+}
+
 // removeUserData deletes a destroyed VM's own snippet; a failure is only
 // logged, since the VM is gone either way.
 func removeUserData(ctx context.Context, env Env, ref pve.Ref, cicustom string) {
@@ -104,6 +116,17 @@ func removeUserData(ctx context.Context, env Env, ref pve.Ref, cicustom string) 
 	if res, err := env.Shell.Run(ctx, ref.Node, "rm -f "+pve.ShellQuote(p), nil, nil, nil); err != nil || res.ExitCode != 0 {
 		env.logf("%s: could not remove %s: %v", ref, p, err)
 	}
+}
+
+// imageMatches reports whether volume file name is image img: the same name,
+// or on import storage the same stem as .qcow2/.raw, since PVE keeps import
+// files only under those extensions (Ubuntu's .img cloud images are qcow2).
+func imageMatches(name, img, content string) bool {
+	if name == img {
+		return true
+	}
+	stem := strings.TrimSuffix(img, path.Ext(img))
+	return content == "import" && (name == stem+".qcow2" || name == stem+".raw")
 }
 
 // resolveImage turns template_image into qm's import-from source: a volume
@@ -137,7 +160,7 @@ func resolveImage(ctx context.Context, env Env, g *phoenix.Guest) (string, error
 			}
 			looked = append(looked, s.ID+":"+ct)
 			for _, v := range vols {
-				if path.Base(v.VolID) != img {
+				if !imageMatches(path.Base(v.VolID), img, ct) {
 					continue
 				}
 				if ct == "import" {
