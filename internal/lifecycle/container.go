@@ -94,21 +94,37 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 			return out, fmt.Errorf("cloning %d from %d: %w", g.ID, src.ID, err)
 		}
 	} else {
-		tmpl := g.OSTemplate
-		if tmpl == "" && strings.Contains(g.Template, ":") {
-			tmpl = g.Template
-		}
-		if tmpl == "" {
-			return out, fmt.Errorf("no OS template volume for %d: set os_template (storage:vztmpl/file); %q is not under a known dir storage", g.ID, g.Template)
+		tmpl, err := containerTemplate(env, g)
+		if err != nil {
+			return out, err
 		}
 		env.logf("creating CT %d on %s from %s", g.ID, env.Node, tmpl)
-		err := env.API.CreateContainer(ctx, env.Node, g.ID, guestconf.ContainerCreateParams(g, tmpl))
+		err = env.API.CreateContainer(ctx, env.Node, g.ID, guestconf.ContainerCreateParams(g, tmpl))
 		out.Exists = guestExists(ctx, env, g.ID, &out)
 		if err != nil {
 			return out, fmt.Errorf("creating CT %d: %w", g.ID, err)
 		}
 	}
 	return converge(ctx, env, out, g, opts, true)
+}
+
+// containerTemplate is pct create's ostemplate: the resolved volume, a volume
+// ID as written, or an absolute path on the node, which PVE takes from
+// root@pam only (as the orchestrator's pct create did).
+func containerTemplate(env Env, g *phoenix.Guest) (string, error) {
+	switch {
+	case g.OSTemplate != "":
+		return g.OSTemplate, nil
+	case strings.Contains(g.Template, ":"):
+		return g.Template, nil
+	case strings.HasPrefix(g.Template, "/"):
+		if !env.API.IsRootTicket() {
+			return "", fmt.Errorf("CT %d: template %s is a path on the node, which PVE accepts only from root@pam: log in as root@pam with a password, "+
+				"or put the template on a storage and set os_template (storage:vztmpl/file)", g.ID, g.Template)
+		}
+		return g.Template, nil
+	}
+	return "", fmt.Errorf("no OS template for CT %d: set os_template (storage:vztmpl/file) or an absolute template path; %q is neither", g.ID, g.Template)
 }
 
 // guestExists records where the guest ended up, even after a failed task.

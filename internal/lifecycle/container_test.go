@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -105,4 +107,63 @@ func TestDestroyHonoursProtection(t *testing.T) {
 	if _, ok, err := env.API.Locate(ctx, 930); err != nil || ok {
 		t.Fatalf("guest still there: %v %v", ok, err)
 	}
+}
+
+// A template given as an absolute path on the node (real phoenix hosts keep
+// some outside every storage) goes to PVE as the path for root@pam, as the
+// orchestrator's pct create did; a path the node lacks fails in the task
+// with PVE's message; with a token the provider explains before asking PVE.
+func TestAbsoluteTemplatePath(t *testing.T) {
+	srv, err := pvesim.Start(pvesim.Options{TaskDuration: 5 * time.Millisecond, LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	pvesimtest.CheckSchemaAtEnd(t, srv)
+	root, err := srv.NodeRoot("pve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := "/opt/phoenix/templates/ubuntu-24.04-standard_24.04-2_amd64.tar.zst"
+	if err := os.MkdirAll(filepath.Join(root, filepath.Dir(tmpl)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, tmpl), []byte("tarball"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Env{API: api, Node: "pve", Log: func(s string) { t.Log(s) }}
+	ctx := context.Background()
+	g := ct(940)
+	g.OSTemplate, g.Template = "", tmpl
+	if _, err := CreateContainer(ctx, env, g, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := api.Config(ctx, pve.Ref{Node: "pve", Kind: pve.LXC, ID: 940})
+	if err != nil || cfg.Values["ostype"] != "ubuntu" {
+		t.Fatalf("CT from the path: %v %v", cfg, err)
+	}
+	missing := ct(941)
+	missing.OSTemplate, missing.Template = "", "/opt/phoenix/templates/missing.tar.zst"
+	out, err := CreateContainer(ctx, env, missing, Options{})
+	if err == nil || !strings.Contains(err.Error(), "can't find file '/opt/phoenix/templates/missing.tar.zst'") || out.Exists {
+		t.Fatalf("missing path: exists %v, %v", out.Exists, err)
+	}
+	token, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), APIToken: srv.TokenID() + "=" + srv.TokenSecret(), CAPEM: string(srv.CACertPEM())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.API = token
+	if _, err := CreateContainer(ctx, env, ct942(tmpl), Options{}); err == nil || !strings.Contains(err.Error(), "accepts only from root@pam") {
+		t.Fatalf("token: %v", err)
+	}
+}
+
+func ct942(tmpl string) *phoenix.Guest {
+	g := ct(942)
+	g.OSTemplate, g.Template = "", tmpl
+	return g
 }

@@ -146,6 +146,9 @@ func (s *Server) prepareVMDisk(r *request, g *Guest, key, value string) (string,
 				if !r.isRoot() {
 					return "", die("Only root can pass arbitrary filesystem paths.")
 				}
+				if !s.nodeFileExists(g.Node, src) {
+					return "", die("can't find file '%s'", src) // abs_filesystem_path
+				}
 			} else {
 				sv := s.volumeAt(g.Node, src)
 				if sv == nil {

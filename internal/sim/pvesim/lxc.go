@@ -3,6 +3,7 @@ package pvesim
 import (
 	"context"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -47,12 +48,19 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 		return nil, err
 	}
 	ostemplate := r.str("ostemplate")
-	sid, _, _ := splitVolID(ostemplate)
-	if s.st.storage(sid) == nil {
-		return nil, die("storage '%s' does not exist", sid)
-	}
-	if s.volumeAt(node, ostemplate) == nil {
-		return nil, die("volume '%s' does not exist", ostemplate)
+	if strings.HasPrefix(ostemplate, "/") {
+		// check_volume_access: a path, not a volume, is root@pam's only.
+		if !r.isRoot() {
+			return nil, die("Only root can pass arbitrary filesystem paths.")
+		}
+	} else {
+		sid, _, _ := splitVolID(ostemplate)
+		if s.st.storage(sid) == nil {
+			return nil, die("storage '%s' does not exist", sid)
+		}
+		if s.volumeAt(node, ostemplate) == nil {
+			return nil, die("volume '%s' does not exist", ostemplate)
+		}
 	}
 	hasMP := false
 	for k, v := range set {
@@ -100,6 +108,9 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 		if unpriv == "1" {
 			g.Config["unprivileged"] = "1"
 		}
+		if strings.HasPrefix(ostemplate, "/") && !s.nodeFileExists(node, ostemplate) {
+			return fail(fmt.Errorf("can't find file '%s'", ostemplate)) // abs_filesystem_path
+		}
 		t.Logf("extracting archive '%s'", ostemplate)
 		if err := s.runtime.Create(ctx, g.ref(), ostemplate); err != nil {
 			return fail(err)
@@ -115,7 +126,10 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 // guessOSType stands in for PVE's detection from the unpacked template.
 func guessOSType(tmpl string) string {
 	_, name, _ := splitVolID(tmpl)
-	name = strings.TrimPrefix(name, "vztmpl/")
+	name = path.Base(strings.TrimPrefix(name, "vztmpl/"))
+	if strings.HasPrefix(tmpl, "/") {
+		name = path.Base(tmpl)
+	}
 	for _, os := range []string{"ubuntu", "debian", "alpine", "centos", "fedora", "archlinux", "opensuse", "gentoo", "nixos", "devuan"} {
 		if strings.HasPrefix(name, os) {
 			return os

@@ -48,6 +48,17 @@ func (s *Server) openNodeRoot(node string) (*os.Root, error) {
 	return os.OpenRoot(dir)
 }
 
+// nodeFileExists reports whether node path p is a regular file (-f).
+func (s *Server) nodeFileExists(node, p string) bool {
+	root, err := s.openNodeRoot(node)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	fi, err := root.Stat(nodeRel(p))
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // nodeRel turns a node path into a name relative to the node's root.
 func nodeRel(p string) string {
 	rel := strings.TrimPrefix(path.Clean("/"+p), "/")
@@ -265,6 +276,13 @@ func (s *Server) initNodeFS() error {
 			return err
 		}
 		delete(s.st.Volumes, key)
+	}
+	for _, node := range s.opts.Nodes {
+		for _, p := range s.seedFiles {
+			if err := s.materialize(node, p, 130*mib); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -45,11 +45,15 @@ func addTemplateVolume(st *State, volid, content string, size int64) {
 // seedPhoenix builds the host's digital twin from a phoenix config directory
 // (parsed with internal/phoenix): its zfs-dataset storages, the bridge, and
 // the LXC templates and cloud images its guests reference.
-func seedPhoenix(st *State, dir string) error {
+//
+// It returns the files the guests name by an absolute path outside every
+// storage (LXC templates on real phoenix hosts), which every node gets.
+func seedPhoenix(st *State, dir string) ([]string, error) {
 	est, err := phoenix.Load(phoenix.Sources{Dir: dir})
 	if err != nil {
-		return fmt.Errorf("phoenix config %s: %w", dir, err)
+		return nil, fmt.Errorf("phoenix config %s: %w", dir, err)
 	}
+	var files []string
 	for _, ps := range est.Storages {
 		if st.storage(ps.ID) != nil {
 			continue
@@ -71,12 +75,14 @@ func seedPhoenix(st *State, dir string) error {
 	for _, g := range est.Guests {
 		if vol := templateVolume(st, g.OSTemplate, g.Template); vol != "" {
 			addTemplateVolume(st, vol, "vztmpl", 130*mib)
+		} else if path.IsAbs(g.Template) {
+			files = append(files, path.Clean(g.Template))
 		}
 		if img := g.TemplateImage; img != "" {
 			addTemplateVolume(st, importVolume(img), "import", 600*mib)
 		}
 	}
-	return nil
+	return files, nil
 }
 
 // importVolume is the import volume a cloud image is kept as. PVE lists
@@ -107,6 +113,9 @@ func templateVolume(st *State, resolved, p string) string {
 		if s.Type == "dir" && s.Path != "" && strings.HasPrefix(p, s.Path+"/template/cache/") {
 			return s.ID + ":vztmpl/" + strings.TrimPrefix(p, s.Path+"/template/cache/")
 		}
+	}
+	if path.IsAbs(p) {
+		return "" // a file on the node, outside every storage
 	}
 	return "local:vztmpl/" + path.Base(p)
 }

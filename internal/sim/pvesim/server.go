@@ -86,6 +86,8 @@ type Server struct {
 	routes  []*route
 	agent   *agentState
 	guests  *guestRoots // nil without Options.RealGuests
+	// seedFiles are node files a phoenix config names by absolute path.
+	seedFiles []string
 	// nodeFSDir holds the nodes' roots without real guests (nodefs.go).
 	nodeFSDir string
 
@@ -205,9 +207,11 @@ func (s *Server) initState() error {
 	}
 	seedDefaults(st)
 	if s.opts.PhoenixConfigDir != "" {
-		if err := seedPhoenix(st, s.opts.PhoenixConfigDir); err != nil {
+		files, err := seedPhoenix(st, s.opts.PhoenixConfigDir)
+		if err != nil {
 			return err
 		}
+		s.seedFiles = files
 	}
 	s.st = st
 	return s.st.save(s.opts.StateDir)
