@@ -109,7 +109,7 @@ func TestVMFromCloudImage(t *testing.T) {
 		t.Errorf("ide2 %q net0 %q", c["ide2"], c["net0"])
 	}
 	for p, w := range map[string]string{
-		"etc/hostname": "ubuntu-2404-cloud-template\n",
+		"etc/hostname":                           "ubuntu-2404-cloud-template\n",
 		"home/phoenix_user/.ssh/authorized_keys": testKey,
 		"var/lib/dpkg/info/curl.list":            "",
 		"usr/sbin/qemu-ga":                       "QEMU Guest Agent",
