@@ -3,133 +3,33 @@ package nodeshell
 import (
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pveconf"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvetext"
 )
 
-// confSection is one section of a guest conf file as PVE parses it.
-type confSection struct {
-	keys  map[string]string
-	descr string
-	lxc   [][2]string
-}
-
-type confFile struct {
-	main      *confSection
-	pending   *confSection
-	snapshots map[string]*confSection
-}
-
-var (
-	lxcLineRe  = regexp.MustCompile(`^(lxc\.[a-z0-9_\-.]+)(:|\s*=)\s*(.*?)\s*$`)
-	keyLineRe  = regexp.MustCompile(`^([a-z][a-z_]*\d*):\s*(.+?)\s*$`)
-	descLineRe = regexp.MustCompile(`^(description):\s*(.*\S)\s*$`)
-	sectionRe  = regexp.MustCompile(`^\[([a-z][a-z0-9_\-]+)\]\s*$`)
-	specialRe  = regexp.MustCompile(`^\[special:[a-z]+\]\s*$`)
-	pendingRe  = regexp.MustCompile(`(?i)^\[(pve:pending|pending)\]\s*$`)
-)
-
-// parseConf follows parse_pct_config / parse_vm_config closely enough to
-// print `pct config` / `qm config`: '#' lines form the description, raw
-// lxc.* lines keep their order, sections split pending and snapshots.
-// Unparsable lines are skipped, as PVE's non-strict parser warns and skips.
-func parseConf(text string) *confFile {
-	newSec := func() *confSection { return &confSection{keys: map[string]string{}} }
-	cf := &confFile{main: newSec(), snapshots: map[string]*confSection{}}
-	cur := cf.main
-	var ignore bool
-	finish := func() {
-		if cur != nil && cur.descr != "" {
-			cur.keys["description"] = cur.descr
-		}
-	}
-	for _, line := range strings.Split(text, "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		switch {
-		case pendingRe.MatchString(line):
-			finish()
-			cf.pending, ignore = newSec(), false
-			cur = cf.pending
-			continue
-		case specialRe.MatchString(line):
-			finish()
-			cur, ignore = newSec(), true
-			continue
-		case sectionRe.MatchString(line):
-			finish()
-			cur, ignore = newSec(), false
-			cf.snapshots[sectionRe.FindStringSubmatch(line)[1]] = cur
-			continue
-		}
-		if ignore {
-			continue
-		}
-		if strings.HasPrefix(line, "#") {
-			cur.descr += pvetext.Decode(line[1:]) + "\n"
-		} else if m := lxcLineRe.FindStringSubmatch(line); m != nil {
-			if m[1] == "lxc.environment.runtime" {
-				if e, ok := cur.keys["env"]; ok {
-					cur.keys["env"] = e + "\x00" + m[3]
-				} else {
-					cur.keys["env"] = m[3]
-				}
-			} else {
-				cur.lxc = append(cur.lxc, [2]string{m[1], m[3]})
-			}
-		} else if m := descLineRe.FindStringSubmatch(line); m != nil {
-			cur.descr += pvetext.Decode(m[2])
-		} else if m := keyLineRe.FindStringSubmatch(line); m != nil {
-			cur.keys[m[1]] = m[2]
-		}
-	}
-	finish()
-	return cf
-}
-
-// current applies pending values unless onlyCurrent (load_current_config).
-func (cf *confFile) current(onlyCurrent bool) *confSection {
-	out := &confSection{keys: map[string]string{}, lxc: cf.main.lxc}
-	for k, v := range cf.main.keys {
-		out.keys[k] = v
-	}
-	if !onlyCurrent && cf.pending != nil {
-		for k, v := range cf.pending.keys {
-			if k != "delete" {
-				out.keys[k] = v
-			}
-		}
-		for _, d := range strings.FieldsFunc(cf.pending.keys["delete"], func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
-			delete(out.keys, strings.TrimPrefix(d, "!"))
-		}
-	}
-	return out
-}
-
 // printConfig is the `pct config` / `qm config` output formatter.
-func printConfig(w io.Writer, s *confSection, withLXC bool) {
-	keys := make([]string, 0, len(s.keys))
-	for k := range s.keys {
+func printConfig(w io.Writer, s *pveconf.Section, withLXC bool) {
+	keys := make([]string, 0, len(s.Keys))
+	for k := range s.Keys {
 		if k != "digest" {
 			keys = append(keys, k)
 		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v := s.keys[k]
+		v := s.Keys[k]
 		if k == "description" {
 			v = pvetext.Encode(v)
 		}
 		fmt.Fprintf(w, "%s: %s\n", k, v)
 	}
 	if withLXC {
-		for _, kv := range s.lxc {
+		for _, kv := range s.LXC {
 			fmt.Fprintf(w, "%s: %s\n", kv[0], kv[1])
 		}
 	}

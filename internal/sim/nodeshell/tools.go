@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pveconf"
 )
 
 // call is one pct/qm invocation on a node, from an SSH exec or the socket.
@@ -182,10 +184,10 @@ func (c *call) printConf(p *parsedArgs, spec *cmdSpec, kind string) int {
 	if err != nil {
 		return printErr(c.stderr, spec, err)
 	}
-	cf := parseConf(text)
-	sec := cf.current(p.opts["current"] == "1")
+	cf, _ := pveconf.Parse(kind, id, text) // warnings: the simulator renders clean files
+	sec := cf.Current(p.opts["current"] == "1")
 	if hasSnap && snap != "" {
-		s, ok := cf.snapshots[snap]
+		s, ok := cf.Snapshots[snap]
 		if !ok {
 			fmt.Fprintf(c.stderr, "snapshot '%s' does not exist\n", snap)
 			return exitDie

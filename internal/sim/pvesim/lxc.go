@@ -252,43 +252,32 @@ func (s *Server) lxcConfigPut(r *request) (any, error) {
 }
 
 func (s *Server) lxcClone(r *request) (any, error) {
-	newid, snapname, storage, target := r.integer("newid"), r.str("snapname"), r.str("storage"), r.str("target")
-	node, vmid := r.vars["node"], r.vmid()
+	a := parseCloneArgs(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	src, err := s.lookup("lxc", node, vmid)
+	src, err := s.lookup("lxc", a.node, a.vmid)
 	if err != nil {
 		return nil, err
 	}
-	if target == node || target == "localhost" {
-		target = ""
+	if err := s.checkCloneTarget(a); err != nil {
+		return nil, err
 	}
-	if target != "" && !s.st.hasNode(target) {
-		return nil, die("no such cluster node '%s'", target)
-	}
-	if storage != "" && s.st.storage(storage) == nil {
-		return nil, die("storage '%s' does not exist", storage)
+	if a.storage != "" && s.st.storage(a.storage) == nil {
+		return nil, die("storage '%s' does not exist", a.storage)
 	}
 	if err := src.checkLock(); err != nil {
 		return nil, err
 	}
-	if err := s.checkVMIDUnused(newid); err != nil {
+	if err := s.checkVMIDUnused(a.newid); err != nil {
 		return nil, err
 	}
-	full := !src.isTemplate()
-	if r.has("full") {
-		full = r.boolean("full")
-	}
-	if storage != "" && !full {
+	full := cloneFull(r, src)
+	if a.storage != "" && !full {
 		return nil, die("parameter 'storage' not allowed for linked clones")
 	}
-	srcConf := src.Config
-	if snapname != "" {
-		sn, ok := src.Snapshots[snapname]
-		if !ok {
-			return nil, die("snapshot '%s' does not exist", snapname)
-		}
-		srcConf = sn.Config
+	srcConf, err := cloneSource(src, a.snapname)
+	if err != nil {
+		return nil, err
 	}
 	for _, k := range sortedKeys(srcConf) {
 		if !ctMountKeyRE.MatchString(k) {
@@ -298,21 +287,20 @@ func (s *Server) lxcClone(r *request) (any, error) {
 		if t := ctMountType(m["volume"]); t != "volume" {
 			return nil, die("unable to clone mountpoint '%s' (type %s)", k, t)
 		}
-		if full && src.Running && snapname == "" {
+		if full && src.Running && a.snapname == "" {
 			return nil, die("Full clone of a running container is only possible from a snapshot")
 		}
 		if !full {
-			if _, err := s.linkedCloneCheck(node, m["volume"]); err != nil {
+			if _, err := s.linkedCloneCheck(a.node, m["volume"]); err != nil {
 				return nil, err
 			}
 		}
 	}
-	if target != "" {
-		return nil, die("can't clone CT to node '%s' (CT uses local storage)", target)
+	if a.target != "" {
+		return nil, die("can't clone CT to node '%s' (CT uses local storage)", a.target)
 	}
 	src.Config["lock"] = "disk"
-	dst := &Guest{Kind: "lxc", VMID: newid, Node: node, Config: map[string]string{"lock": "create"}}
-	s.st.Guests[newid] = dst
+	s.st.Guests[a.newid] = &Guest{Kind: "lxc", VMID: a.newid, Node: a.node, Config: map[string]string{"lock": "create"}}
 	frozen := copyMap(srcConf)
 	lxcRaw := append([][2]string(nil), src.LXC...)
 	hostname, desc := r.str("hostname"), r.str("description")
@@ -320,25 +308,15 @@ func (s *Server) lxcClone(r *request) (any, error) {
 	// not by flocks held for the whole clone.
 	return s.guestTaskLocks(r, "clone", nil, nil, func(ctx context.Context, src *Guest, t *Task) error {
 		delete(src.Config, "lock")
-		dst := s.st.Guests[newid]
-		if err := s.cloneConfig(src, frozen, dst, full, storage); err != nil {
-			delete(s.st.Guests, newid)
-			return err
-		}
-		dst.LXC = lxcRaw
-		if hostname != "" {
-			dst.Config["hostname"] = hostname
-		}
-		if desc != "" {
-			dst.Config["description"] = desc
-		}
-		if err := s.runtime.Clone(ctx, src.ref(), snapname, dst.ref(), full); err != nil {
-			s.st.freeGuestVolumes(dst.Node, newid)
-			delete(s.st.Guests, newid)
-			return err
-		}
-		delete(dst.Config, "lock")
-		return nil
+		return s.cloneInto(ctx, src, s.st.Guests[a.newid], frozen, a, full, func(dst *Guest) {
+			dst.LXC = lxcRaw
+			if hostname != "" {
+				dst.Config["hostname"] = hostname
+			}
+			if desc != "" {
+				dst.Config["description"] = desc
+			}
+		})
 	}), nil
 }
 
@@ -353,74 +331,3 @@ func (s *Server) linkedCloneCheck(node, volid string) (bool, error) {
 	}
 	return true, nil
 }
-
-// cloneConfig copies a (frozen) source config into dst: volumes are copied
-// (full) or linked, MACs regenerated, snapshot keys dropped.
-func (s *Server) cloneConfig(src *Guest, conf map[string]string, dst *Guest, full bool, storage string) error {
-	for _, k := range sortedKeys(conf) {
-		v := conf[k]
-		switch {
-		case k == "lock" || k == "parent" || k == "snaptime" || k == "vmstate" || k == "snapstate" || k == "template" || unusedKeyRE.MatchString(k):
-			continue
-		case (src.Kind == "lxc" && ctMountKeyRE.MatchString(k)) || (src.Kind == "qemu" && qemuDiskKeyRE.MatchString(k)):
-			m, _ := parseProp(src.Kind, k, v)
-			field := "volume"
-			if src.Kind == "qemu" {
-				field = "file"
-			}
-			vol := m[field]
-			sv := s.st.volume(src.Node, vol)
-			switch {
-			case sv == nil || m["media"] == "cdrom" && !stringsContains(vol, "cloudinit"):
-				// not a guest image (ISO, none): keep the reference
-			case stringsContains(vol, "cloudinit"):
-				sid, _, _ := splitVolID(vol)
-				if storage != "" {
-					sid = storage
-				}
-				nv, err := s.st.allocCloudInit(dst.Node, sid, dst.VMID)
-				if err != nil {
-					return err
-				}
-				m[field] = nv.VolID
-			case full:
-				sid, _, _ := splitVolID(vol)
-				if storage != "" {
-					sid = storage
-				}
-				nv, err := s.st.allocVolume(dst.Node, sid, dst.VMID, src.Kind, sv.Size, "")
-				if err != nil {
-					return err
-				}
-				m[field] = nv.VolID
-			default:
-				nv, err := s.st.linkedCloneVolume(src.Node, vol, dst.VMID, src.Kind)
-				if err != nil {
-					return err
-				}
-				m[field] = nv
-			}
-			dst.Config[k] = printProp(src.Kind, k, m)
-		case netKeyRE.MatchString(k):
-			m, _ := parseProp(src.Kind, k, v)
-			if src.Kind == "lxc" {
-				m["hwaddr"] = randomMAC()
-				dst.Config[k] = printProp("lxc", k, m)
-			} else {
-				delete(m, "macaddr")
-				model := m["model"]
-				delete(m, "model")
-				rest := printProp("qemu", k, m)
-				dst.Config[k] = model + "=" + randomMAC()
-				if rest != "" {
-					dst.Config[k] += "," + rest
-				}
-			}
-		default:
-			dst.Config[k] = v
-		}
-	}
-	return nil
-}
-
-func stringsContains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -123,115 +123,77 @@ func (s *Server) qemuConfigUpdate(r *request) (any, error) {
 }
 
 func (s *Server) qemuClone(r *request) (any, error) {
-	newid, snapname, storage, target := r.integer("newid"), r.str("snapname"), r.str("storage"), r.str("target")
-	node, vmid := r.vars["node"], r.vmid()
+	a := parseCloneArgs(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	src, err := s.lookup("qemu", node, vmid)
+	src, err := s.lookup("qemu", a.node, a.vmid)
 	if err != nil {
 		return nil, err
 	}
-	if target == node || target == "localhost" {
-		target = ""
+	if err := s.checkCloneTarget(a); err != nil {
+		return nil, err
 	}
-	if target != "" && !s.st.hasNode(target) {
-		return nil, die("no such cluster node '%s'", target)
-	}
-	if storage != "" {
-		st := s.st.storage(storage)
+	if a.storage != "" {
+		st := s.st.storage(a.storage)
 		if st == nil {
-			return nil, die("storage '%s' does not exist", storage)
+			return nil, die("storage '%s' does not exist", a.storage)
 		}
 		if !storageContent(st, "images") {
-			return nil, paramErr(map[string]string{"storage": fmt.Sprintf("storage '%s' does not support vm images", storage)})
+			return nil, paramErr(map[string]string{"storage": fmt.Sprintf("storage '%s' does not support vm images", a.storage)})
 		}
 	}
-	full := !src.isTemplate()
-	if r.has("full") {
-		full = r.boolean("full")
-	}
-	if storage != "" && !full {
+	full := cloneFull(r, src)
+	if a.storage != "" && !full {
 		return nil, die("parameter 'storage' not allowed for linked clones")
 	}
 	if r.has("format") && !full {
 		return nil, die("parameter 'format' not allowed for linked clones")
 	}
-	if target != "" {
-		return nil, die("can't clone VM to node '%s' (VM uses local storage)", target)
+	if a.target != "" {
+		return nil, die("can't clone VM to node '%s' (VM uses local storage)", a.target)
 	}
-	if s.st.Guests[newid] != nil {
-		return nil, die("unable to create VM %d: config file already exists", newid)
+	if s.st.Guests[a.newid] != nil {
+		return nil, die("unable to create VM %d: config file already exists", a.newid)
 	}
 	if err := src.checkLock(); err != nil {
 		return nil, err
 	}
-	srcConf := src.Config
-	if snapname != "" {
-		sn, ok := src.Snapshots[snapname]
-		if !ok {
-			return nil, die("snapshot '%s' does not exist", snapname)
-		}
-		srcConf = sn.Config
+	srcConf, err := cloneSource(src, a.snapname)
+	if err != nil {
+		return nil, err
 	}
-	for _, k := range sortedKeys(srcConf) {
-		if !qemuDiskKeyRE.MatchString(k) {
-			continue
-		}
-		m, _ := parseProp("qemu", k, srcConf[k])
-		vol := m["file"]
-		if m["media"] == "cdrom" || strings.Contains(vol, "cloudinit") || s.st.volume(node, vol) == nil || full {
-			continue
-		}
-		if _, err := s.linkedCloneCheck(node, vol); err != nil {
-			msg := "Linked clone feature is not supported for"
-			if snapname != "" {
-				msg += " a snapshot of"
-			}
-			return nil, die("%s '%s' (%s)", msg, vol, k)
-		}
+	if err := s.qemuLinkedCloneCheck(srcConf, a, full); err != nil {
+		return nil, err
 	}
-	dst := &Guest{Kind: "qemu", VMID: newid, Node: node, Config: map[string]string{"lock": "clone"}}
-	s.st.Guests[newid] = dst
+	s.st.Guests[a.newid] = &Guest{Kind: "qemu", VMID: a.newid, Node: a.node, Config: map[string]string{"lock": "clone"}}
 	frozen := copyMap(srcConf)
 	name, desc := r.str("name"), r.str("description")
 	// The new VM is guarded by "lock: clone"; the source's flock is held for a
 	// non-template only (templates are cloned under a shared lock).
 	var locks []string
 	if !src.isTemplate() {
-		locks = []string{guestLockPath("qemu", vmid)}
+		locks = []string{guestLockPath("qemu", a.vmid)}
 	}
-	spec := taskSpec{Node: node, Type: "qmclone", ID: fmt.Sprint(vmid), User: r.user, Locks: locks}
+	spec := taskSpec{Node: a.node, Type: "qmclone", ID: fmt.Sprint(a.vmid), User: r.user, Locks: locks}
 	spec.Work = func(ctx context.Context, t *Task) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		src := s.st.Guests[vmid]
-		dst := s.st.Guests[newid]
+		src, dst := s.st.Guests[a.vmid], s.st.Guests[a.newid]
 		if src == nil || dst == nil {
-			delete(s.st.Guests, newid)
-			return fmt.Errorf("Configuration file '%s' does not exist", confPath("qemu", node, vmid))
+			delete(s.st.Guests, a.newid)
+			return fmt.Errorf("Configuration file '%s' does not exist", confPath("qemu", a.node, a.vmid))
 		}
-		if err := s.cloneConfig(src, frozen, dst, full, storage); err != nil {
-			s.st.freeGuestVolumes(node, newid)
-			delete(s.st.Guests, newid)
-			return err
-		}
-		if name != "" {
+		return s.cloneInto(ctx, src, dst, frozen, a, full, func(dst *Guest) {
 			dst.Config["name"] = name
-		} else {
-			dst.Config["name"] = fmt.Sprintf("Copy-of-VM-%s", src.Config["name"])
-		}
-		if desc != "" {
-			dst.Config["description"] = desc
-		}
-		dst.Config["smbios1"] = "uuid=" + randomUUID()
-		dst.Config["vmgenid"] = randomUUID()
-		if err := s.runtime.Clone(ctx, src.ref(), snapname, dst.ref(), full); err != nil {
-			s.st.freeGuestVolumes(node, newid)
-			delete(s.st.Guests, newid)
-			return err
-		}
-		delete(dst.Config, "lock")
-		return nil
+			if name == "" {
+				dst.Config["name"] = fmt.Sprintf("Copy-of-VM-%s", src.Config["name"])
+			}
+			if desc != "" {
+				dst.Config["description"] = desc
+			}
+			dst.Config["smbios1"] = "uuid=" + randomUUID()
+			dst.Config["vmgenid"] = randomUUID()
+		})
 	}
 	return s.tasks.start(spec).UPID, nil
 }
@@ -252,4 +214,27 @@ func importedImage(set map[string]string) string {
 		}
 	}
 	return ""
+}
+
+// qemuLinkedCloneCheck refuses a linked clone of a disk whose storage
+// cannot link it (caller holds s.mu).
+func (s *Server) qemuLinkedCloneCheck(srcConf map[string]string, a cloneArgs, full bool) error {
+	for _, k := range sortedKeys(srcConf) {
+		if !qemuDiskKeyRE.MatchString(k) {
+			continue
+		}
+		m, _ := parseProp("qemu", k, srcConf[k])
+		vol := m["file"]
+		if m["media"] == "cdrom" || strings.Contains(vol, "cloudinit") || s.st.volume(a.node, vol) == nil || full {
+			continue
+		}
+		if _, err := s.linkedCloneCheck(a.node, vol); err != nil {
+			msg := "Linked clone feature is not supported for"
+			if a.snapname != "" {
+				msg += " a snapshot of"
+			}
+			return die("%s '%s' (%s)", msg, vol, k)
+		}
+	}
+	return nil
 }
