@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"context"
+	"fmt"
 	"strings"
 )
 
@@ -159,4 +160,22 @@ func cloneNet(kind, k, v string) string {
 		out += "," + rest
 	}
 	return out
+}
+
+// undoClone is a clone task's OnFail (clone_vm's error path): the source's
+// 'disk' lock is removed in any case, the new guest's config and volumes
+// go, and the error reads "clone failed: ...".
+func (s *Server) undoClone(kind string, vmid, newid int) func(error) error {
+	return func(err error) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if src := s.st.Guests[vmid]; src != nil && kind == "lxc" && src.Config["lock"] == "disk" {
+			delete(src.Config, "lock")
+		}
+		if dst := s.st.Guests[newid]; dst != nil && dst.Kind == kind && (dst.Config["lock"] == "create" || dst.Config["lock"] == "clone") {
+			s.st.freeGuestVolumes(dst.Node, newid)
+			delete(s.st.Guests, newid)
+		}
+		return fmt.Errorf("clone failed: %s", strings.TrimRight(err.Error(), "\n"))
+	}
 }

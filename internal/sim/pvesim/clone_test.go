@@ -23,7 +23,7 @@ func TestFailedCloneFreesItsVolumes(t *testing.T) {
 		t.Fatalf("PUT local: %d %v", r.status, r.body)
 	}
 	r := e.raw("POST", "/nodes/pve/lxc/100/clone", url.Values{"newid": {"101"}, "full": {"1"}})
-	if st := e.waitUPID(r.body["data"].(string)); st != "storage 'local' does not allow content type 'rootdir' (Container)" {
+	if st := e.waitUPID(r.body["data"].(string)); st != "clone failed: storage 'local' does not allow content type 'rootdir' (Container)" {
 		t.Fatalf("clone: %q", st)
 	}
 	if _, ok := e.srv.GuestConfig(101); ok {

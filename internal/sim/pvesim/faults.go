@@ -25,13 +25,16 @@ type FaultRule struct {
 }
 
 // TaskFault makes matching worker tasks fail with Message instead of doing
-// their work. Type is the task type (qmclone, vzcreate...), ID the guest id;
-// empty matches any.
+// their work, or with Hang never end until stopped (DELETE .../tasks/{upid}).
+// Type is the task type (qmclone, vzcreate...), GuestID the task's id (the
+// source for clones); empty matches any. The handler's clean-up runs as
+// after any worker failure.
 type TaskFault struct {
 	ID      int    `json:"id"`
 	Type    string `json:"type,omitempty"`
 	GuestID string `json:"guest_id,omitempty"`
 	Message string `json:"message"`
+	Hang    bool   `json:"hang,omitempty"`
 	Count   int    `json:"count,omitempty"`
 }
 
@@ -226,7 +229,7 @@ func (f *Faults) waitNodeUp(ctx context.Context, node string) bool {
 	}
 }
 
-func (f *Faults) taskFailure(typ, id string) (string, bool) {
+func (f *Faults) taskFailure(typ, id string) (TaskFault, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, t := range f.taskFaults {
@@ -239,7 +242,7 @@ func (f *Faults) taskFailure(typ, id string) (string, bool) {
 				t.Count = -1
 			}
 		}
-		return t.Message, true
+		return *t, true
 	}
-	return "", false
+	return TaskFault{}, false
 }

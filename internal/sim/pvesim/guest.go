@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -69,6 +70,12 @@ func (s *Server) guestTask(r *request, op string, prepare func(g *Guest) error, 
 
 // guestTaskLocks is guestTask with an explicit list of flocks to hold.
 func (s *Server) guestTaskLocks(r *request, op string, locks []string, prepare func(g *Guest) error, work func(ctx context.Context, g *Guest, t *Task) error) string {
+	return s.tasks.start(s.guestTaskSpec(r, op, locks, prepare, work)).UPID
+}
+
+// guestTaskSpec is the task guestTaskLocks starts, for handlers that add an
+// OnFail clean-up.
+func (s *Server) guestTaskSpec(r *request, op string, locks []string, prepare func(g *Guest) error, work func(ctx context.Context, g *Guest, t *Task) error) taskSpec {
 	kind, node, vmid := kindOf(r), r.vars["node"], r.vmid()
 	spec := taskSpec{Node: node, Type: taskType(kind, op), ID: strconv.Itoa(vmid), User: r.user, Locks: locks}
 	if prepare != nil {
@@ -91,7 +98,26 @@ func (s *Server) guestTaskLocks(r *request, op string, locks []string, prepare f
 		}
 		return work(ctx, g, t)
 	}
-	return s.tasks.start(spec).UPID
+	return spec
+}
+
+// undoCreate is a create task's OnFail: the placeholder config the request
+// reserved goes, with any volumes, and the error reads as PVE's
+// ("unable to create CT 100 - ...").
+func (s *Server) undoCreate(kind string, vmid int) func(error) error {
+	return func(err error) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if g := s.st.Guests[vmid]; g != nil && g.Kind == kind && g.Config["lock"] == "create" {
+			s.st.freeGuestVolumes(g.Node, vmid)
+			delete(s.st.Guests, vmid)
+		}
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == 400 {
+			return err // a parameter check PVE makes before its worker
+		}
+		return fmt.Errorf("unable to create %s %d - %s", map[string]string{"lxc": "CT", "qemu": "VM"}[kind], vmid, strings.TrimRight(err.Error(), "\n"))
+	}
 }
 
 func cfgInt(cfg map[string]string, key string, def int64) int64 {

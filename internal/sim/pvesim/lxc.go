@@ -84,7 +84,7 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 	g := &Guest{Kind: "lxc", VMID: vmid, Node: node, Config: map[string]string{"lock": "create"}}
 	s.st.Guests[vmid] = g
 	start := r.boolean("start")
-	return s.guestTask(r, "create", nil, func(ctx context.Context, g *Guest, t *Task) error {
+	spec := s.guestTaskSpec(r, "create", []string{guestLockPath("lxc", vmid)}, nil, func(ctx context.Context, g *Guest, t *Task) error {
 		fail := func(err error) error {
 			s.st.freeGuestVolumes(g.Node, g.VMID)
 			delete(s.st.Guests, g.VMID)
@@ -120,7 +120,9 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 			g.Running = true
 		}
 		return nil
-	}), nil
+	})
+	spec.OnFail = s.undoCreate("lxc", vmid)
+	return s.tasks.start(spec).UPID, nil
 }
 
 // guessOSType stands in for PVE's detection from the unpacked template.
@@ -306,7 +308,7 @@ func (s *Server) lxcClone(r *request) (any, error) {
 	hostname, desc := r.str("hostname"), r.str("description")
 	// Source and target are protected by their 'disk'/'create' config locks,
 	// not by flocks held for the whole clone.
-	return s.guestTaskLocks(r, "clone", nil, nil, func(ctx context.Context, src *Guest, t *Task) error {
+	spec := s.guestTaskSpec(r, "clone", nil, nil, func(ctx context.Context, src *Guest, t *Task) error {
 		delete(src.Config, "lock")
 		return s.cloneInto(ctx, src, s.st.Guests[a.newid], frozen, a, full, func(dst *Guest) {
 			dst.LXC = lxcRaw
@@ -317,7 +319,9 @@ func (s *Server) lxcClone(r *request) (any, error) {
 				dst.Config["description"] = desc
 			}
 		})
-	}), nil
+	})
+	spec.OnFail = s.undoClone("lxc", a.vmid, a.newid)
+	return s.tasks.start(spec).UPID, nil
 }
 
 func (s *Server) linkedCloneCheck(node, volid string) (bool, error) {

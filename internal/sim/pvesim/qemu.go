@@ -28,7 +28,7 @@ func (s *Server) qemuCreate(r *request) (any, error) {
 	g := &Guest{Kind: "qemu", VMID: vmid, Node: node, Config: map[string]string{"lock": "create"}}
 	s.st.Guests[vmid] = g
 	start := r.boolean("start")
-	return s.guestTask(r, "create", nil, func(ctx context.Context, g *Guest, t *Task) error {
+	spec := s.guestTaskSpec(r, "create", []string{guestLockPath("qemu", vmid)}, nil, func(ctx context.Context, g *Guest, t *Task) error {
 		if err := s.applyChanges(r, g, set, nil); err != nil {
 			s.st.freeGuestVolumes(g.Node, g.VMID)
 			delete(s.st.Guests, g.VMID)
@@ -54,7 +54,9 @@ func (s *Server) qemuCreate(r *request) (any, error) {
 			g.Running, g.StartTime = true, time.Now().Unix()
 		}
 		return nil
-	}), nil
+	})
+	spec.OnFail = s.undoCreate("qemu", vmid)
+	return s.tasks.start(spec).UPID, nil
 }
 
 // defaultBootOrder mirrors PVE's generated "order=" from disks and net0.
@@ -174,7 +176,8 @@ func (s *Server) qemuClone(r *request) (any, error) {
 	if !src.isTemplate() {
 		locks = []string{guestLockPath("qemu", a.vmid)}
 	}
-	spec := taskSpec{Node: a.node, Type: "qmclone", ID: fmt.Sprint(a.vmid), User: r.user, Locks: locks}
+	spec := taskSpec{Node: a.node, Type: "qmclone", ID: fmt.Sprint(a.vmid), User: r.user, Locks: locks,
+		OnFail: s.undoClone("qemu", a.vmid, a.newid)}
 	spec.Work = func(ctx context.Context, t *Task) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()

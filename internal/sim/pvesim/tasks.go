@@ -42,6 +42,11 @@ type taskSpec struct {
 	Prepare func(t *Task) error
 	// Work runs after the simulated duration; its error becomes the exit status.
 	Work func(ctx context.Context, t *Task) error
+	// OnFail runs when the task fails for any reason (lock timeout, injected
+	// fault, interrupt, Work's error) without holding s.mu: it undoes what
+	// the request reserved before the task (a placeholder config, a source
+	// lock), as PVE's workers do, and returns the exit status to report.
+	OnFail func(err error) error
 }
 
 type taskEngine struct {
@@ -114,14 +119,21 @@ func (e *taskEngine) run(ctx context.Context, t *Task, spec taskSpec) {
 				return fmt.Errorf("received interrupt")
 			}
 		}
-		if msg, fail := e.s.faults.taskFailure(t.Type, t.ID); fail {
-			return fmt.Errorf("%s", msg)
+		if f, fail := e.s.faults.taskFailure(t.Type, t.ID); fail {
+			if f.Hang {
+				<-ctx.Done() // a task that never ends until stopped
+				return fmt.Errorf("received interrupt")
+			}
+			return fmt.Errorf("%s", f.Message)
 		}
 		if spec.Work == nil {
 			return nil
 		}
 		return spec.Work(ctx, t)
 	}()
+	if err != nil && spec.OnFail != nil {
+		err = spec.OnFail(err)
+	}
 	t.mu.Lock()
 	if err != nil {
 		msg := strings.TrimRight(err.Error(), "\n")
