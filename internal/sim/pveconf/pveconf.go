@@ -84,7 +84,9 @@ func (p *parser) finish() {
 	p.descr, p.hasDescr = "", false
 }
 
-func isPerlSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v' }
+func isPerlSpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v'
+}
 
 // Parse reads a config file of guest vmid of kind "lxc" or "qemu" the
 // non-strict way PVE reads it: lines it cannot use are skipped, and the

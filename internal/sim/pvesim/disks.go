@@ -183,7 +183,9 @@ func ctVolumes(cfg map[string]string) []string {
 			keys = append(keys, k)
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) < len(keys[j]) || len(keys[i]) == len(keys[j]) && keys[i] < keys[j] })
+	sort.Slice(keys, func(i, j int) bool {
+		return len(keys[i]) < len(keys[j]) || len(keys[i]) == len(keys[j]) && keys[i] < keys[j]
+	})
 	if _, ok := cfg["rootfs"]; ok {
 		keys = append([]string{"rootfs"}, keys...)
 	}
