@@ -226,3 +226,22 @@ func compilePattern(p string) *regexp.Regexp {
 	patternCache.Store(p, re)
 	return re
 }
+
+// Normalize is RESTHandler's $normalize_legacy_param_formats, applied
+// before a handler sees the parameters: several values of a string
+// parameter with a "-list" format (a form's repeated "delete=a&delete=b",
+// which pve-http-server's decode_urlencoded keeps as an array) become one
+// comma-joined value. Other parameters are returned as they are.
+func (e *Endpoint) Normalize(v Values) Values {
+	out := make(Values, len(v))
+	for k, vals := range v {
+		out[k] = vals
+		if len(vals) < 2 {
+			continue
+		}
+		if p, ok := e.ParamFor(k); ok && p.Type == "string" && strings.HasSuffix(p.Format, "-list") {
+			out[k] = []string{strings.Join(vals, ",")}
+		}
+	}
+	return out
+}

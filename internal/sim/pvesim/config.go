@@ -233,6 +233,18 @@ func (s *Server) prepareValue(r *request, g *Guest, key, value string) (string, 
 	return value, nil
 }
 
+// vmDescription is a VM description as qemu-server reads it back from the
+// config file: write_vm_config writes no comment lines for a false value
+// ("" or "0": ok is false, the key is gone), parse_vm_config strips
+// trailing whitespace (s/\s+$//), leaving "" of a blank one. Containers
+// keep theirs as written.
+func vmDescription(v string) (string, bool) {
+	if v == "" || v == "0" {
+		return "", false
+	}
+	return strings.TrimRight(v, " \t\n\r\f\v"), true
+}
+
 // uriEscape is URI::Escape::uri_escape: everything but unreserved characters.
 func uriEscape(s string) string {
 	var b strings.Builder
@@ -298,6 +310,14 @@ func (s *Server) applyChanges(r *request, g *Guest, set map[string]string, del [
 		s.removeKey(g, k)
 	}
 	for _, k := range sortedKeys(prepared) {
+		if g.Kind == "qemu" && k == "description" {
+			if d, ok := vmDescription(prepared[k]); ok {
+				prepared[k] = d
+			} else {
+				s.removeKey(g, k)
+				continue
+			}
+		}
 		if g.Running && !hotpluggable(g.Kind, k) {
 			if g.Pending == nil {
 				g.Pending = map[string]string{}

@@ -3,6 +3,7 @@ package pvesim
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -171,4 +172,63 @@ func (st *State) freeGuestVolumes(node string, vmid int) {
 			delete(st.Volumes, k)
 		}
 	}
+}
+
+// ctVolumes are a container's storage volumes, rootfs first then mpN in
+// index order (get_vm_volumes); bind and device mounts are not volumes.
+func ctVolumes(cfg map[string]string) []string {
+	var keys []string
+	for k := range cfg {
+		if ctMountKeyRE.MatchString(k) && k != "rootfs" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return len(keys[i]) < len(keys[j]) || len(keys[i]) == len(keys[j]) && keys[i] < keys[j]
+	})
+	if _, ok := cfg["rootfs"]; ok {
+		keys = append([]string{"rootfs"}, keys...)
+	}
+	var out []string
+	for _, k := range keys {
+		if vol := diskVolume("lxc", k, cfg[k]); ctMountType(vol) == "volume" {
+			out = append(out, vol)
+		}
+	}
+	return out
+}
+
+// activateVolume is PVE::Storage::activate_volumes for one volume on node:
+// the storage's plugin must find it (caller holds s.mu).
+func (s *Server) activateVolume(node, volid string) error {
+	m := volumeIDRE.FindStringSubmatch(volid)
+	if m == nil {
+		return die("unable to parse volume ID '%s'", volid)
+	}
+	stor := s.st.storage(m[1])
+	if stor == nil {
+		return die("storage '%s' does not exist", m[1])
+	}
+	switch stor.Type {
+	case "lvmthin": // LvmThinPlugin $activate_lv: the name is not parsed
+		if s.st.volume(node, volid) == nil {
+			return die("no such logical volume pve/%s", m[2])
+		}
+	case "zfspool":
+		pv, err := parseVolname(stor, m[2])
+		if err != nil {
+			return err
+		}
+		if s.st.volume(node, volid) == nil {
+			return die("zfs error: cannot open '%s/%s': dataset does not exist", stor.Pool, pv.name)
+		}
+	default: // Plugin activate_volume: filesystem_path, then the file must exist
+		if _, err := parseVolname(stor, m[2]); err != nil {
+			return err
+		}
+		if s.volumeAt(node, volid) == nil {
+			return die("volume '%s' does not exist", volid)
+		}
+	}
+	return nil
 }

@@ -135,6 +135,7 @@ func (s *Server) dispatch(r *http.Request, rt *route, rel, relUnescaped string, 
 		if errs := ep.Validate(all); len(errs) > 0 {
 			return nil, 400, paramErr(errs)
 		}
+		params = ep.Normalize(params)
 	}
 	if node := vars["node"]; node != "" && !s.knownNode(node) {
 		return nil, 500, die("hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", node, node)

@@ -93,6 +93,14 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 		if err := s.applyChanges(r, g, set, nil); err != nil {
 			return fail(err)
 		}
+		// mount_all activates every volume before the archive is unpacked:
+		// "local-lvm:8G" was no allocation (only a bare GiB number is) and
+		// names a volume that does not exist.
+		for _, vol := range ctVolumes(g.Config) {
+			if err := s.activateVolume(g.Node, vol); err != nil {
+				return fail(fmt.Errorf("unable to create CT %d - %s", g.VMID, asAPIError(err).Msg))
+			}
+		}
 		if g.Config["arch"] == "" {
 			g.Config["arch"] = "amd64"
 		}

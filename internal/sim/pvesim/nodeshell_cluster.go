@@ -46,6 +46,7 @@ func (s *Server) callAPI(ctx context.Context, method, path string, params pvesch
 		if errs := ep.Validate(all); len(errs) > 0 {
 			return nil, paramErr(errs)
 		}
+		params = ep.Normalize(params)
 	}
 	hr, err := http.NewRequestWithContext(ctx, method, "https://localhost"+apiBase+path, nil)
 	if err != nil {

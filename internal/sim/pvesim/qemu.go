@@ -191,8 +191,8 @@ func (s *Server) qemuClone(r *request) (any, error) {
 			if name == "" {
 				dst.Config["name"] = fmt.Sprintf("Copy-of-VM-%s", src.Config["name"])
 			}
-			if desc != "" {
-				dst.Config["description"] = desc
+			if d, ok := vmDescription(desc); ok {
+				dst.Config["description"] = d
 			}
 			dst.Config["smbios1"] = "uuid=" + randomUUID()
 			dst.Config["vmgenid"] = randomUUID()
