@@ -218,7 +218,7 @@ func TestServeAsNonRootReportsNoRealGuests(t *testing.T) {
 	if n := strings.Count(stderr.String(), "warning: running without real guests ("); n != 1 {
 		t.Fatalf("want one warning, stderr %q", stderr.String())
 	}
-	if strings.Contains(stderr.String(), "will be refused") && !strings.Contains(stderr.String(), "node shell (--ssh-listen) is not served") {
+	if !strings.Contains(stderr.String(), "the node shell (--ssh-listen) is not served") {
 		t.Fatalf("warning does not name the node shell: %q", stderr.String())
 	}
 	id, secret, _ := strings.Cut(info.APIToken, "=")
