@@ -88,7 +88,10 @@ func startBinary(t *testing.T, cmd *exec.Cmd) (Info, *syncBuilder) {
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("pvesim exited with %v after SIGTERM, want status 0", err)
+			}
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
 			t.Error("pvesim did not stop on SIGTERM")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -191,9 +192,11 @@ func (f *fakeCluster) CreateContainer(node string, params map[string]string) err
 	if f.setErr != nil {
 		return f.setErr
 	}
+	id, err := strconv.Atoi(params["vmid"])
+	if err != nil {
+		return err
+	}
 	f.creates = append(f.creates, params)
-	var id int
-	fmt.Sscan(params["vmid"], &id)
 	f.guests[id] = &fakeGuest{info: GuestInfo{ID: id, Node: node, Kind: "lxc", Status: "stopped", Name: params["hostname"]},
 		files: map[string]fakeFile{}}
 	return nil
