@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -31,7 +33,7 @@ func TestServePrintsInfoWritesEnvAndStopsOnSignal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go io.Copy(io.Discard, pr)
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	var info Info
 	if err := json.Unmarshal([]byte(line), &info); err != nil {
 		t.Fatalf("line %q: %v", line, err)

@@ -1,13 +1,17 @@
+//go:build linux
+
 package main
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,48 +36,119 @@ func requireGuests(t *testing.T) {
 	}
 }
 
-// The real binary, built static, as `pvesim serve`: a host-side script in
-// the node shell calls pct (this same binary, dispatched by argv[0]) which
-// runs its command inside the container's root.
-func TestServeBinaryNodeShellRunsHostScripts(t *testing.T) {
-	requireGuests(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "pvesim")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
 	}
-	roots := filepath.Join(dir, "roots")
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0",
-		"--task-duration", "10ms", "--agent-boot-delay", "0s", "--guest-root-dir", roots)
+	os.Exit(code)
+}
+
+// buildPvesim builds this command statically, as every build path does
+// (make build, the demo, the test harness), once per test binary, into a
+// directory anybody may read (the non-root test runs it as nobody).
+func buildPvesim(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "pvesim-bin-"); binErr != nil {
+			return
+		}
+		if binErr = os.Chmod(binDir, 0o755); binErr != nil {
+			return
+		}
+		build := exec.Command("go", "build", "-o", filepath.Join(binDir, "pvesim"), ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			binErr = errors.New(string(out) + err.Error())
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("build: %v", binErr)
+	}
+	return filepath.Join(binDir, "pvesim")
+}
+
+// startBinary runs bin with args and returns the parsed JSON line and the
+// stderr collected so far; the process gets SIGTERM when the test ends.
+func startBinary(t *testing.T, cmd *exec.Cmd) (Info, *syncBuilder) {
+	t.Helper()
 	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := &syncBuilder{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
-	defer func() {
+	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("pvesim exited with %v after SIGTERM, want status 0", err)
+			}
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
 			t.Error("pvesim did not stop on SIGTERM")
 		}
-	}()
+	})
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	go func() { exited <- cmd.Wait() }()
 	if err != nil {
 		t.Fatalf("no start line: %v (stderr %q)", err, stderr.String())
 	}
 	var info Info
-	if err := json.Unmarshal([]byte(line), &info); err != nil || !info.SSHServing {
+	if err := json.Unmarshal([]byte(line), &info); err != nil {
 		t.Fatalf("line %q: %v", line, err)
+	}
+	return info, stderr
+}
+
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The real binary, built static, as `pvesim serve`: a host-side script in
+// the node shell calls pct (this same binary, dispatched by argv[0]) which
+// runs its command inside the container's root. The simulator runs pct from
+// its own copy: removing (or rebuilding) the binary it was started from must
+// not break its node shell.
+func TestServeBinaryNodeShellRunsHostScripts(t *testing.T) {
+	requireGuests(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pvesim")
+	if err := copyExecutable(buildPvesim(t), bin); err != nil {
+		t.Fatal(err)
+	}
+	roots := filepath.Join(dir, "roots")
+	info, stderr := startBinary(t, exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0",
+		"--task-duration", "10ms", "--agent-boot-delay", "0s", "--guest-root-dir", roots))
+	if !info.SSHServing || !info.RealGuests {
+		t.Fatalf("info %+v", info)
 	}
 	if strings.Contains(stderr.String(), "cannot call pct") {
 		t.Fatalf("static binary not used as client: %s", stderr.String())
+	}
+	if err := os.Remove(bin); err != nil {
+		t.Fatal(err)
 	}
 
 	ctx := context.Background()
@@ -123,5 +198,46 @@ func TestServeBinaryNodeShellRunsHostScripts(t *testing.T) {
 	}
 	if got, err := os.ReadFile(filepath.Join(m.Root(100), "root/feature")); err != nil || string(got) != "ok\n" {
 		t.Fatalf("guest file %q %v", got, err)
+	}
+}
+
+// asNonRoot runs cmd as nobody when the test runs as root.
+func asNonRoot(cmd *exec.Cmd) {
+	if os.Geteuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	cmd.Env = append(os.Environ(), "TMPDIR=/tmp")
+}
+
+// Without root, guests cannot run commands: the JSON line says so (and that
+// no node shell is served) after one warning, and the API still serves.
+func TestServeAsNonRootReportsNoRealGuests(t *testing.T) {
+	cmd := exec.Command(buildPvesim(t), "serve", "--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0")
+	asNonRoot(cmd)
+	info, stderr := startBinary(t, cmd)
+	if info.RealGuests || info.SSHServing || info.SSHAddress != "" || info.SSHPassword != "" {
+		t.Fatalf("non-root info claims guests or SSH: %+v", info)
+	}
+	if n := strings.Count(stderr.String(), "warning: running without real guests ("); n != 1 {
+		t.Fatalf("want one warning, stderr %q", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "the node shell (--ssh-listen) is not served") {
+		t.Fatalf("warning does not name the node shell: %q", stderr.String())
+	}
+	id, secret, _ := strings.Cut(info.APIToken, "=")
+	c := proxmox.NewClient(info.Endpoint, proxmox.WithAPIToken(id, secret), proxmox.WithRootCAFile(info.CACertFile))
+	if nodes, err := c.Nodes(context.Background()); err != nil || len(nodes) != 1 {
+		t.Fatalf("API without real guests: %+v %v", nodes, err)
+	}
+}
+
+// Asked for explicitly, real guests that cannot run are an error.
+func TestServeAsNonRootRefusesExplicitRealGuests(t *testing.T) {
+	cmd := exec.Command(buildPvesim(t), "serve", "--listen", "127.0.0.1:0", "--real-guests=true")
+	asNonRoot(cmd)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "pvesim: --real-guests: ") {
+		t.Fatalf("want exit 1 naming --real-guests, got %v: %s", err, out)
 	}
 }

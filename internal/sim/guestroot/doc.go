@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package guestroot is the guest runtime of the PVE simulator: root
 // directories for simulated containers, VMs and nodes, and one Exec that runs
 // real commands inside them, isolated from the host. It knows nothing of HTTP

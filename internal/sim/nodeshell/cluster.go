@@ -71,6 +71,10 @@ type Cluster interface {
 	SetConfigText(id int, text string) error
 	// SetOptions is `pct set` (PUT config): values as typed, del from -delete.
 	SetOptions(id int, opts map[string]string, del []string) error
+	// CreateContainer is `pct create` on node: POST /nodes/{node}/lxc as
+	// root@pam with the parameters as the CLI parsed them (vmid and
+	// ostemplate included), waiting for the worker; its failure is the error.
+	CreateContainer(node string, params map[string]string) error
 	Snapshot(id int, name, description string) error
 	// ListSnapshots returns the API's snapshot list, including the
 	// "current" entry ("You are here!") whose Parent is the latest snapshot.
@@ -97,6 +101,7 @@ type GuestInfo struct {
 	Kind   string // "lxc" or "qemu"
 	Status string // "running", "stopped" (qm: QMP status such as "paused")
 	Name   string
+	Lock   string // the config's lock ("create", "backup", ...); "" when unlocked
 }
 
 // Bind mounts Source (host path, file or directory) at Target inside a root.

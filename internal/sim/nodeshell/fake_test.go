@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,7 @@ type fakeCluster struct {
 	nodeRuns []ExecRequest
 	nodeFn   func(ctx context.Context, root string, req ExecRequest) (ExecResult, error)
 	setErr   error
+	creates  []map[string]string
 }
 
 type fakeGuest struct {
@@ -179,6 +181,24 @@ func (f *fakeCluster) SetOptions(id int, opts map[string]string, del []string) e
 	}
 	f.setOpts = append(f.setOpts, opts)
 	f.setDel = append(f.setDel, del)
+	return nil
+}
+
+// CreateContainer records the parameters and adds a stopped container
+// (setErr, when set, is the error instead).
+func (f *fakeCluster) CreateContainer(node string, params map[string]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.setErr != nil {
+		return f.setErr
+	}
+	id, err := strconv.Atoi(params["vmid"])
+	if err != nil {
+		return err
+	}
+	f.creates = append(f.creates, params)
+	f.guests[id] = &fakeGuest{info: GuestInfo{ID: id, Node: node, Kind: "lxc", Status: "stopped", Name: params["hostname"]},
+		files: map[string]fakeFile{}}
 	return nil
 }
 

@@ -21,8 +21,11 @@ type cmdSpec struct {
 	optional map[string]bool
 	bools    []string
 	strs     []string
-	anyOpt   bool // pct set: every other option is a string option validated by the API
-	hasOpts  bool // usage shows [OPTIONS]
+	// optStrs take an optional value (interactive parameters: password);
+	// lists are "-list" formats whose repeated values are joined with ','.
+	optStrs, lists []string
+	anyOpt         bool // pct set: every other option is a string option validated by the API
+	hasOpts        bool // usage shows [OPTIONS]
 }
 
 // usage is RESTHandler's short usage line.
@@ -84,12 +87,16 @@ func paramErr(params map[string]string) *cliErr {
 // prefixes, permuted non-options, '--' ending options, --opt=value, unique
 // abbreviations and case-insensitive names; then positional assignment.
 func (c *cmdSpec) parse(argv []string) (*parsedArgs, *cliErr) {
-	kinds := map[string]bool{} // name -> isBool
-	for _, o := range c.bools {
-		kinds[o] = true
-	}
+	kinds := map[string]bool{} // name -> value is optional (booleans, interactive)
 	for _, o := range c.strs {
 		kinds[o] = false
+	}
+	for _, o := range append(append([]string(nil), c.bools...), c.optStrs...) {
+		kinds[o] = true
+	}
+	isList := map[string]bool{}
+	for _, o := range c.lists {
+		isList[o] = true
 	}
 	p := &parsedArgs{pos: map[string]string{}, opts: map[string]string{}}
 	var rest []string
@@ -110,9 +117,9 @@ func (c *cmdSpec) parse(argv []string) (*parsedArgs, *cliErr) {
 		if eq := strings.IndexByte(name, '='); eq >= 0 {
 			name, val, hasVal = name[:eq], name[eq+1:], true
 		}
-		full, isBool, known := resolveOpt(kinds, name, !c.anyOpt)
+		full, optVal, known := resolveOpt(kinds, name, !c.anyOpt)
 		if !known && c.anyOpt && optNameRe.MatchString(name) {
-			full, isBool, known = name, false, true
+			full, optVal, known = name, false, true
 		}
 		if !known {
 			fmt.Fprintf(&warn, "Unknown option: %s\n", strings.ToLower(name))
@@ -125,7 +132,7 @@ func (c *cmdSpec) parse(argv []string) (*parsedArgs, *cliErr) {
 				next = argv[i+1]
 			}
 			switch {
-			case isBool && (i+1 >= len(argv) || (strings.HasPrefix(next, "-") && next != "-")):
+			case optVal && (i+1 >= len(argv) || (strings.HasPrefix(next, "-") && next != "-")):
 				// optional value absent
 			case i+1 >= len(argv):
 				fmt.Fprintf(&warn, "Option %s requires an argument\n", full)
@@ -135,6 +142,9 @@ func (c *cmdSpec) parse(argv []string) (*parsedArgs, *cliErr) {
 				val = next
 				i++
 			}
+		}
+		if prev, seen := p.opts[full]; seen && isList[full] {
+			val = prev + "," + val
 		}
 		p.opts[full] = val
 	}

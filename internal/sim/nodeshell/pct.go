@@ -25,9 +25,9 @@ func pctCommands() map[string]*command {
 	v := []string{"vmid"}
 	m := map[string]*command{
 		"clone":          {class: lxc, spec: spec("pct clone", []string{"vmid", "newid"}, nil, nil, nil, true)},
-		"create":         {class: lxc, spec: spec("pct create", []string{"vmid", "ostemplate"}, nil, nil, nil, true)},
+		"create":         {class: lxc, spec: pctCreateSpec(), run: pctCreate},
 		"destroy":        {class: lxc, spec: spec("pct destroy", v, nil, nil, nil, true)},
-		"list":           {class: lxc, spec: spec("pct list", nil, nil, nil, nil, false)},
+		"list":           {class: lxc, spec: spec("pct list", nil, nil, nil, nil, false), run: pctList},
 		"migrate":        {class: lxc, spec: spec("pct migrate", []string{"vmid", "target"}, nil, nil, nil, true)},
 		"move-volume":    {class: lxc, spec: spec("pct move-volume", []string{"vmid", "volume", "storage", "target-vmid", "target-volume"}, []string{"storage", "target-vmid", "target-volume"}, nil, nil, true)},
 		"pending":        {class: lxc, spec: spec("pct pending", v, nil, nil, nil, false)},

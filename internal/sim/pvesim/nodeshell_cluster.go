@@ -1,3 +1,5 @@
+//go:build linux
+
 package pvesim
 
 import (
@@ -71,8 +73,13 @@ func (c shellCluster) runTask(id int, op string, params pveschema.Values) error 
 	if !ok {
 		return fmt.Errorf("Configuration file 'nodes/%s/%s/%d.conf' does not exist", "localhost", "lxc", id)
 	}
+	return c.runWorker(fmt.Sprintf("/nodes/%s/%s/%d/%s", g.Node, g.Kind, id, op), params)
+}
+
+// runWorker POSTs to path and waits for the worker it starts.
+func (c shellCluster) runWorker(path string, params pveschema.Values) error {
 	ctx := context.Background()
-	out, err := c.s.callAPI(ctx, "POST", fmt.Sprintf("/nodes/%s/%s/%d/%s", g.Node, g.Kind, id, op), params)
+	out, err := c.s.callAPI(ctx, "POST", path, params)
 	if err != nil {
 		return cliErr(err)
 	}
@@ -85,6 +92,14 @@ func (c shellCluster) runTask(id int, op string, params pveschema.Values) error 
 		return errors.New(status)
 	}
 	return nil
+}
+
+func (c shellCluster) CreateContainer(node string, params map[string]string) error {
+	v := pveschema.Values{}
+	for k, x := range params {
+		v[k] = []string{x}
+	}
+	return c.runWorker(fmt.Sprintf("/nodes/%s/lxc", node), v)
 }
 
 func (c shellCluster) NodeRoot(node string) (string, error) {
@@ -128,7 +143,7 @@ func fromGuestRes(r guestroot.ExecResult) nodeshell.ExecResult {
 }
 
 func guestInfo(g *Guest) nodeshell.GuestInfo {
-	info := nodeshell.GuestInfo{ID: g.VMID, Node: g.Node, Kind: g.Kind, Status: "stopped", Name: g.Config["name"]}
+	info := nodeshell.GuestInfo{ID: g.VMID, Node: g.Node, Kind: g.Kind, Status: "stopped", Name: g.Config["name"], Lock: g.Config["lock"]}
 	if g.Kind == "lxc" {
 		info.Name = g.Config["hostname"]
 	}

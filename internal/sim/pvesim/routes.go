@@ -1,3 +1,5 @@
+//go:build linux
+
 package pvesim
 
 // buildRoutes is the API surface: method + PVE path template → handler.

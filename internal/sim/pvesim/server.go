@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package pvesim is an in-process Proxmox VE 9.1 API simulator: HTTPS under
 // /api2/json with PVE's auth, parameter validation (package pveschema), task
 // UPIDs, config locks and error texts, plus /_sim/ endpoints for fault

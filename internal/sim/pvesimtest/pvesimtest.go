@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package pvesimtest starts simulators for other packages' tests: with real
 // guests (guest roots that run commands) and the SSH node shell, whose pct
 // and qm are a static pvesim binary built once per test run.
