@@ -100,7 +100,7 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 		// names a volume that does not exist.
 		for _, vol := range ctVolumes(g.Config) {
 			if err := s.activateVolume(g.Node, vol); err != nil {
-				return fail(fmt.Errorf("unable to create CT %d - %s", g.VMID, asAPIError(err).Msg))
+				return fail(fmt.Errorf("%s", asAPIError(err).Msg)) // OnFail adds "unable to create CT N - "
 			}
 		}
 		if g.Config["arch"] == "" {
