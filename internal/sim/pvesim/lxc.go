@@ -28,6 +28,10 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 	if err := s.checkVMIDUnused(vmid); err != nil {
 		return nil, err
 	}
+	if err := s.checkPoolExist(r); err != nil {
+		return nil, err
+	}
+	pool := r.str("pool")
 	storage := r.str("storage")
 	if storage == "" {
 		storage = "local"
@@ -113,6 +117,7 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 			return fail(err)
 		}
 		delete(g.Config, "lock")
+		s.st.addVMToPool(g.VMID, pool)
 		if start {
 			g.Running = true
 		}
@@ -249,6 +254,9 @@ func (s *Server) lxcClone(r *request) (any, error) {
 	a := parseCloneArgs(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.checkPoolExist(r); err != nil {
+		return nil, err
+	}
 	src, err := s.lookup("lxc", a.node, a.vmid)
 	if err != nil {
 		return nil, err

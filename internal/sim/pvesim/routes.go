@@ -11,6 +11,13 @@ func (s *Server) buildRoutes() []*route {
 			rt.noAuth = true
 		}
 	}
+	s.handle("GET", "/pools", s.poolIndex)
+	s.handle("POST", "/pools", s.poolCreate)
+	s.handle("PUT", "/pools", s.poolUpdate)
+	s.handle("DELETE", "/pools", s.poolDelete)
+	s.handle("GET", "/pools/{poolid}", s.poolRead)
+	s.handle("PUT", "/pools/{poolid}", s.poolUpdate)
+	s.handle("DELETE", "/pools/{poolid}", s.poolDelete)
 	s.handle("GET", "/nodes", s.nodes)
 	s.handle("GET", "/nodes/{node}", s.nodeIndex)
 	s.handle("GET", "/nodes/{node}/status", s.nodeStatus)

@@ -76,6 +76,8 @@ type State struct {
 	Guests   map[int]*Guest     `json:"guests"`
 	Storages []*Storage         `json:"storages"`
 	Volumes  map[string]*Volume `json:"volumes"` // key: node + "|" + volid
+	// Pools is user.cfg's pool section.
+	Pools map[string]*Pool `json:"pools,omitempty"`
 	Password string             `json:"password"`
 	Token    string             `json:"token_secret"`
 }
