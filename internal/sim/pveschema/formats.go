@@ -364,7 +364,7 @@ var formats = map[string]formatCheck{
 		return check(reIP.MatchString(v), "value does not look like a valid IP address")
 	},
 	// pve-firewall Firewall.pm
-	"IPorCIDR":        ipOrCIDR,
+	"IPorCIDR": ipOrCIDR,
 	"IPorCIDRorAlias": func(v string) string {
 		if full(`(?:dc/|guest/)?[A-Za-z][A-Za-z0-9\-_]+`).MatchString(v) {
 			return ""

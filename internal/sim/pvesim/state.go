@@ -77,9 +77,9 @@ type State struct {
 	Storages []*Storage         `json:"storages"`
 	Volumes  map[string]*Volume `json:"volumes"` // key: node + "|" + volid
 	// Pools is user.cfg's pool section.
-	Pools map[string]*Pool `json:"pools,omitempty"`
-	Password string             `json:"password"`
-	Token    string             `json:"token_secret"`
+	Pools    map[string]*Pool `json:"pools,omitempty"`
+	Password string           `json:"password"`
+	Token    string           `json:"token_secret"`
 }
 
 func newState(nodes []string) *State {
