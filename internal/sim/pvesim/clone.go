@@ -61,7 +61,8 @@ func cloneSource(src *Guest, snapname string) (map[string]string, error) {
 // cloneInto is the worker's shared part (caller holds s.mu): frozen, the
 // source config taken when the clone started, is copied into dst with new
 // volumes and MACs, customize sets what the kind's clone sets itself, then
-// the root is copied, dst's config lock removed and dst added to the pool. On failure dst and the
+// the root is copied, dst's config lock removed, the firewall file copied
+// and dst added to the pool. On failure dst and the
 // volumes allocated for it are gone.
 func (s *Server) cloneInto(ctx context.Context, src, dst *Guest, frozen map[string]string, a cloneArgs, full bool, customize func(dst *Guest)) error {
 	fail := func(err error) error {
@@ -77,6 +78,7 @@ func (s *Server) cloneInto(ctx context.Context, src, dst *Guest, frozen map[stri
 		return fail(err)
 	}
 	delete(dst.Config, "lock")
+	s.st.cloneGuestFW(src.VMID, dst.VMID)
 	s.st.addVMToPool(dst.VMID, a.pool)
 	return nil
 }

@@ -273,6 +273,13 @@ func (s *Server) match(method, rel string) (*route, map[string]string) {
 	if len(parts) > 6 && parts[0] == "nodes" && parts[2] == "storage" && parts[4] == "content" {
 		parts = append(parts[:5], strings.Join(parts[5:], "/"))
 	}
+	// IPSet.pm mounts each IPSet the same way: a CIDR's slash is no separator.
+	for i := 0; i+3 < len(parts); i++ {
+		if parts[i] == "firewall" && parts[i+1] == "ipset" {
+			parts = append(parts[:i+3], strings.Join(parts[i+3:], "/"))
+			break
+		}
+	}
 	var best *route
 	var bestVars map[string]string
 	for _, rt := range s.routes {

@@ -84,6 +84,7 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 		fail := func(err error) error {
 			s.st.freeGuestVolumes(g.Node, g.VMID)
 			delete(s.st.Guests, g.VMID)
+			s.st.removeGuestFW(g.VMID)
 			return err
 		}
 		if err := s.applyChanges(r, g, set, nil); err != nil {

@@ -79,14 +79,50 @@ func (s *Server) buildRoutes() []*route {
 		s.handle("POST", g+"/snapshot/{snapname}/rollback", s.snapshotRollback)
 		s.handle("GET", g+"/snapshot/{snapname}/config", s.snapshotConfig)
 		s.handle("PUT", g+"/snapshot/{snapname}/config", s.snapshotUpdate)
-		s.handle("GET", g+"/firewall", s.firewallIndex)
-		s.handle("GET", g+"/firewall/options", s.firewallOptionsGet)
-		s.handle("PUT", g+"/firewall/options", s.firewallOptionsPut)
-		s.handle("GET", g+"/firewall/rules", s.firewallRules)
-		s.handle("POST", g+"/firewall/rules", s.firewallRuleCreate)
-		s.handle("GET", g+"/firewall/rules/{pos}", s.firewallRuleGet)
-		s.handle("PUT", g+"/firewall/rules/{pos}", s.firewallRulePut)
-		s.handle("DELETE", g+"/firewall/rules/{pos}", s.firewallRuleDelete)
+		s.firewallRoutes(g+"/firewall", true, true)
+		s.handle("GET", g+"/firewall/refs", s.fwRefs)
 	}
+	s.firewallRoutes("/cluster/firewall", true, true)
+	s.handle("GET", "/cluster/firewall/refs", s.fwRefs)
+	s.handle("GET", "/cluster/firewall/macros", s.fwMacroList)
+	s.handle("GET", "/cluster/firewall/groups", s.fwGroupList)
+	s.handle("POST", "/cluster/firewall/groups", s.fwGroupCreate)
+	s.handle("DELETE", "/cluster/firewall/groups/{group}", s.fwGroupDelete)
+	s.ruleRoutes("/cluster/firewall/groups/{group}", "/cluster/firewall/groups/{group}/{pos}")
+	s.firewallRoutes("/nodes/{node}/firewall", false, false)
 	return s.routes
+}
+
+// firewallRoutes serves a level's firewall: index, options and rules, and
+// where the level has them IPSets and aliases.
+func (s *Server) firewallRoutes(base string, ipsets, aliases bool) {
+	s.handle("GET", base, s.fwIndex)
+	s.handle("GET", base+"/options", s.fwOptionsGet)
+	s.handle("PUT", base+"/options", s.fwOptionsPut)
+	s.ruleRoutes(base+"/rules", base+"/rules/{pos}")
+	if ipsets {
+		s.handle("GET", base+"/ipset", s.fwIPSetIndex)
+		s.handle("POST", base+"/ipset", s.fwIPSetCreate)
+		s.handle("GET", base+"/ipset/{name}", s.fwIPSetGet)
+		s.handle("POST", base+"/ipset/{name}", s.fwIPAdd)
+		s.handle("DELETE", base+"/ipset/{name}", s.fwIPSetDelete)
+		s.handle("GET", base+"/ipset/{name}/{cidr}", s.fwIPGet)
+		s.handle("PUT", base+"/ipset/{name}/{cidr}", s.fwIPPut)
+		s.handle("DELETE", base+"/ipset/{name}/{cidr}", s.fwIPDelete)
+	}
+	if aliases {
+		s.handle("GET", base+"/aliases", s.fwAliasList)
+		s.handle("POST", base+"/aliases", s.fwAliasCreate)
+		s.handle("GET", base+"/aliases/{name}", s.fwAliasGet)
+		s.handle("PUT", base+"/aliases/{name}", s.fwAliasPut)
+		s.handle("DELETE", base+"/aliases/{name}", s.fwAliasDelete)
+	}
+}
+
+func (s *Server) ruleRoutes(list, one string) {
+	s.handle("GET", list, s.fwRuleList)
+	s.handle("POST", list, s.fwRuleCreate)
+	s.handle("GET", one, s.fwRuleGet)
+	s.handle("PUT", one, s.fwRulePut)
+	s.handle("DELETE", one, s.fwRuleDelete)
 }
