@@ -36,6 +36,13 @@ type withTotal struct {
 	total int
 }
 
+// withAttrs adds other top-level result attributes (set_result_attrib),
+// such as the network's "changes".
+type withAttrs struct {
+	data  any
+	attrs map[string]any
+}
+
 type handlerFunc func(*request) (any, error)
 
 type route struct {
@@ -88,8 +95,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := map[string]any{"data": data}
-	if wt, ok := data.(withTotal); ok {
+	switch wt := data.(type) {
+	case withTotal:
 		body = map[string]any{"data": wt.data, "total": wt.total}
+	case withAttrs:
+		body = map[string]any{"data": wt.data}
+		for k, v := range wt.attrs {
+			body[k] = v
+		}
 	}
 	buf, _ := json.Marshal(body)
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")

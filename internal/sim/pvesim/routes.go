@@ -37,6 +37,14 @@ func (s *Server) buildRoutes() []*route {
 	s.handle("POST", "/nodes/{node}/storage/{storage}/download-url", s.storageDownloadURL)
 	s.handle("GET", "/nodes/{node}/aplinfo", s.aplinfoList)
 	s.handle("POST", "/nodes/{node}/aplinfo", s.aplinfoDownload)
+	s.handle("GET", "/nodes/{node}/network", s.networkIndex)
+	s.handle("POST", "/nodes/{node}/network", s.networkCreate)
+	s.handle("PUT", "/nodes/{node}/network", s.networkReload)
+	s.handle("DELETE", "/nodes/{node}/network", s.networkRevert)
+	s.handle("GET", "/nodes/{node}/network/{iface}", s.networkGet)
+	s.handle("PUT", "/nodes/{node}/network/{iface}", s.networkUpdate)
+	s.handle("DELETE", "/nodes/{node}/network/{iface}", s.networkDelete)
+	s.handle("GET", "/nodes/{node}/query-url-metadata", s.queryURLMetadata)
 	s.handle("GET", "/nodes/{node}/tasks", s.taskList)
 	s.handle("GET", "/nodes/{node}/tasks/{upid}", s.taskIndex)
 	s.handle("DELETE", "/nodes/{node}/tasks/{upid}", s.taskStop)
@@ -81,6 +89,15 @@ func (s *Server) buildRoutes() []*route {
 		s.handle("PUT", g+"/snapshot/{snapname}/config", s.snapshotUpdate)
 		s.firewallRoutes(g+"/firewall", true, true)
 		s.handle("GET", g+"/firewall/refs", s.fwRefs)
+	}
+	s.handle("GET", "/cluster/mapping", s.mappingIndexRoot)
+	for _, kind := range []string{"dir", "pci", "usb"} {
+		base := "/cluster/mapping/" + kind
+		s.handle("GET", base, s.mappingList)
+		s.handle("POST", base, s.mappingCreate)
+		s.handle("GET", base+"/{id}", s.mappingGet)
+		s.handle("PUT", base+"/{id}", s.mappingUpdate)
+		s.handle("DELETE", base+"/{id}", s.mappingDelete)
 	}
 	s.firewallRoutes("/cluster/firewall", true, true)
 	s.handle("GET", "/cluster/firewall/refs", s.fwRefs)

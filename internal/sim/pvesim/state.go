@@ -114,6 +114,10 @@ type State struct {
 	Guests   map[int]*Guest     `json:"guests"`
 	Storages []*Storage         `json:"storages"`
 	Volumes  map[string]*Volume `json:"volumes"` // key: node + "|" + volid
+	// Network is each node's /etc/network/interfaces (network.go).
+	Network map[string]*NodeNetwork `json:"network,omitempty"`
+	// Mappings are /etc/pve/mapping/*.cfg by kind (dir, pci, usb) and ID.
+	Mappings map[string]map[string]*Mapping `json:"mappings,omitempty"`
 	// Pools is user.cfg's pool section.
 	Pools map[string]*Pool `json:"pools,omitempty"`
 	// Firewall holds the .fw files. A guest's file is keyed by VMID, not
