@@ -132,10 +132,10 @@ func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, c
 	}
 }
 
-// isToolWord reports whether a command word invokes pct or qm.
+// isToolWord reports whether a command word invokes pct, qm or pvesm.
 func isToolWord(w string) bool {
 	switch w {
-	case "pct", "qm", "/usr/sbin/pct", "/usr/sbin/qm":
+	case "pct", "qm", "pvesm", "/usr/sbin/pct", "/usr/sbin/qm", "/usr/sbin/pvesm":
 		return true
 	}
 	return false
@@ -180,7 +180,8 @@ func (s *Server) runSandbox(ctx context.Context, node string, argv, env []string
 		bin, _ := filepath.Abs(s.cfg.ClientBinary)
 		binds = append(binds,
 			Bind{Source: bin, Target: "/usr/sbin/pct", ReadOnly: true},
-			Bind{Source: bin, Target: "/usr/sbin/qm", ReadOnly: true})
+			Bind{Source: bin, Target: "/usr/sbin/qm", ReadOnly: true},
+			Bind{Source: bin, Target: "/usr/sbin/pvesm", ReadOnly: true})
 	}
 	env = append(append([]string(nil), env...), SocketEnv+"="+path.Join(SocketDir, socketName))
 	res, err := s.cfg.Cluster.RunInNode(ctx, node, ExecRequest{

@@ -31,6 +31,7 @@ func (s *Server) buildRoutes() []*route {
 	s.handle("GET", "/nodes/{node}/storage/{storage}", s.nodeStorageIndex)
 	s.handle("GET", "/nodes/{node}/storage/{storage}/status", s.nodeStorageStatus)
 	s.handle("GET", "/nodes/{node}/storage/{storage}/content", s.storageContent)
+	s.handle("POST", "/nodes/{node}/storage/{storage}/content", s.storageAlloc)
 	s.handle("GET", "/nodes/{node}/storage/{storage}/content/{volume}", s.storageVolume)
 	s.handle("DELETE", "/nodes/{node}/storage/{storage}/content/{volume}", s.storageVolumeDelete)
 	s.handle("POST", "/nodes/{node}/storage/{storage}/upload", s.storageUpload)
