@@ -55,7 +55,8 @@ func (s *Server) serveSSH(node string, c net.Conn) {
 	wg.Wait()
 }
 
-// serveSession handles one session channel: env, then one exec or shell.
+// serveSession handles one session channel: env, then one exec, shell or
+// sftp subsystem.
 func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	// Closing the channel ends its command, as sshd's SIGHUP does.
@@ -114,8 +115,22 @@ func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, c
 					ch.CloseWrite()
 					ch.Close()
 				}()
+			case req.Type == "subsystem" && !started:
+				var sub struct{ Name string }
+				if ssh.Unmarshal(req.Payload, &sub) != nil || sub.Name != "sftp" {
+					req.Reply(false, nil)
+					continue
+				}
+				started = true
+				req.Reply(true, nil)
+				go func() {
+					defer close(done)
+					s.serveSFTP(node, ch)
+					ch.SendRequest("exit-status", false, []byte{0, 0, 0, 0})
+					ch.Close()
+				}()
 			default:
-				// pty-req, x11, subsystems, signals: not offered.
+				// pty-req, x11, other subsystems, signals: not offered.
 				if req.WantReply {
 					req.Reply(false, nil)
 				}
