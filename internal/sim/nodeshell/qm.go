@@ -28,6 +28,10 @@ func qmCommands() (map[string]*command, map[string]map[string]*command) {
 		"shutdown": {class: qemu, spec: spec("qm shutdown", v, nil, nil, nil, true)},
 		"status":   {class: cli, spec: spec("qm status", v, nil, []string{"verbose"}, nil, true), run: qmStatus},
 		"guest":    {class: cli}, // group; see below
+		"disk":     {class: cli}, // group; see below
+		"importdisk": {class: cli, spec: qmImportSpec("qm importdisk"), run: func(c *call, p *parsedArgs) int {
+			return qmImportDisk(c, p, "qm importdisk")
+		}},
 	}
 	guest := map[string]*command{
 		"cmd":         {class: agent, spec: spec("qm guest cmd", []string{"vmid", "command"}, nil, nil, nil, false)},
@@ -35,7 +39,12 @@ func qmCommands() (map[string]*command, map[string]map[string]*command) {
 		"passwd":      {class: agent, spec: spec("qm guest passwd", []string{"vmid", "username"}, nil, nil, nil, true)},
 		"exec":        {class: cli, spec: qmExecSpec(), run: qmGuestExec},
 	}
-	return m, map[string]map[string]*command{"guest": guest}
+	disk := map[string]*command{
+		"import": {class: cli, spec: qmImportSpec("qm disk import"), run: func(c *call, p *parsedArgs) int {
+			return qmImportDisk(c, p, "qm disk import")
+		}},
+	}
+	return m, map[string]map[string]*command{"guest": guest, "disk": disk}
 }
 
 func qmExecSpec() *cmdSpec {

@@ -55,7 +55,8 @@ func (s *Server) serveSSH(node string, c net.Conn) {
 	wg.Wait()
 }
 
-// serveSession handles one session channel: env, then one exec or shell.
+// serveSession handles one session channel: env, then one exec, shell or
+// sftp subsystem.
 func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	// Closing the channel ends its command, as sshd's SIGHUP does.
@@ -114,8 +115,22 @@ func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, c
 					ch.CloseWrite()
 					ch.Close()
 				}()
+			case req.Type == "subsystem" && !started:
+				var sub struct{ Name string }
+				if ssh.Unmarshal(req.Payload, &sub) != nil || sub.Name != "sftp" {
+					req.Reply(false, nil)
+					continue
+				}
+				started = true
+				req.Reply(true, nil)
+				go func() {
+					defer close(done)
+					s.serveSFTP(node, ch)
+					ch.SendRequest("exit-status", false, []byte{0, 0, 0, 0})
+					ch.Close()
+				}()
 			default:
-				// pty-req, x11, subsystems, signals: not offered.
+				// pty-req, x11, other subsystems, signals: not offered.
 				if req.WantReply {
 					req.Reply(false, nil)
 				}
@@ -132,10 +147,10 @@ func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, c
 	}
 }
 
-// isToolWord reports whether a command word invokes pct or qm.
+// isToolWord reports whether a command word invokes pct, qm or pvesm.
 func isToolWord(w string) bool {
 	switch w {
-	case "pct", "qm", "/usr/sbin/pct", "/usr/sbin/qm":
+	case "pct", "qm", "pvesm", "/usr/sbin/pct", "/usr/sbin/qm", "/usr/sbin/pvesm":
 		return true
 	}
 	return false
@@ -180,7 +195,8 @@ func (s *Server) runSandbox(ctx context.Context, node string, argv, env []string
 		bin, _ := filepath.Abs(s.cfg.ClientBinary)
 		binds = append(binds,
 			Bind{Source: bin, Target: "/usr/sbin/pct", ReadOnly: true},
-			Bind{Source: bin, Target: "/usr/sbin/qm", ReadOnly: true})
+			Bind{Source: bin, Target: "/usr/sbin/qm", ReadOnly: true},
+			Bind{Source: bin, Target: "/usr/sbin/pvesm", ReadOnly: true})
 	}
 	env = append(append([]string(nil), env...), SocketEnv+"="+path.Join(SocketDir, socketName))
 	res, err := s.cfg.Cluster.RunInNode(ctx, node, ExecRequest{

@@ -247,7 +247,7 @@ func ClientMain(args []string) int {
 // IsClientName reports whether argv0 names the in-sandbox client.
 func IsClientName(argv0 string) bool {
 	b := filepath.Base(argv0)
-	return b == "pct" || b == "qm"
+	return b == "pct" || b == "qm" || b == "pvesm"
 }
 
 // RunClient is ClientMain with explicit socket and stdio.

@@ -37,7 +37,8 @@ func TestSandboxConfEditAndNestedPct(t *testing.T) {
 		if !strings.Contains(strings.Join(req.Env, "\n"), SocketEnv+"=/run/pve-nodeshell/nodeshell.sock") {
 			t.Errorf("env lacks the socket: %q", req.Env)
 		}
-		wantBin := []Bind{{Source: "/opt/pvesim/pvesim", Target: "/usr/sbin/pct", ReadOnly: true}, {Source: "/opt/pvesim/pvesim", Target: "/usr/sbin/qm", ReadOnly: true}}
+		wantBin := []Bind{{Source: "/opt/pvesim/pvesim", Target: "/usr/sbin/pct", ReadOnly: true}, {Source: "/opt/pvesim/pvesim", Target: "/usr/sbin/qm", ReadOnly: true},
+			{Source: "/opt/pvesim/pvesim", Target: "/usr/sbin/pvesm", ReadOnly: true}}
 		if !reflect.DeepEqual(req.Binds[1:], wantBin) {
 			t.Errorf("binds %+v", req.Binds)
 		}

@@ -52,6 +52,8 @@ func (c *call) runTool(argv []string) int {
 		table = pctCommands()
 	case "qm":
 		table, groups = qmCommands()
+	case "pvesm":
+		table = pvesmCommands()
 	default:
 		fmt.Fprintf(c.stderr, "%s: command not found\n", argv[0])
 		return 127

@@ -363,6 +363,19 @@ var formats = map[string]formatCheck{
 		}
 		return check(reIP.MatchString(v), "value does not look like a valid IP address")
 	},
+	// pve-firewall Firewall.pm
+	"IPorCIDR": ipOrCIDR,
+	"IPorCIDRorAlias": func(v string) string {
+		if full(`(?:dc/|guest/)?[A-Za-z][A-Za-z0-9\-_]+`).MatchString(v) {
+			return ""
+		}
+		return ipOrCIDR(v)
+	},
+	// pve-common JSONSchema.pm
+	"ipv4mask": func(v string) string {
+		return check(ipv4Masks[v], "value does not look like a valid IP netmask")
+	},
+	"pve-vlan-id-or-range": vlanIDOrRange,
 	// pve-access-control
 	"pve-poolid": func(v string) string {
 		if len(strings.Split(v, "/")) > 3 {
@@ -382,7 +395,55 @@ var formats = map[string]formatCheck{
 var lenientFormats = map[string]bool{
 	"pve-fw-addr-spec": true, "pve-fw-dport-spec": true, "pve-fw-sport-spec": true,
 	"pve-fw-protocol-spec": true, "pve-fw-icmp-type-spec": true, "pve-priv": true,
-	"pve-dir-override": true,
+	"pve-dir-override": true, "pve-fw-conntrack-helper": true, "pve-storage-path-in-property-string": true,
+}
+
+// ipOrCIDR is pve_verify_ip_or_cidr (Net::IP's own complaints reduced to
+// the prefix length).
+func ipOrCIDR(v string) string {
+	ip, prefix, hasPrefix := strings.Cut(v, "/")
+	if !reIP.MatchString(ip) || hasPrefix && !full(`\d+`).MatchString(prefix) {
+		return "value does not look like a valid IP address or CIDR network\n"
+	}
+	maxLen := 32
+	if reIPv6.MatchString(ip) {
+		maxLen = 128
+	}
+	if n, _ := strconv.Atoi(prefix); hasPrefix && n > maxLen {
+		return fmt.Sprintf("Invalid prefix length /%s\n", prefix)
+	}
+	return ""
+}
+
+// ipv4Masks are the contiguous IPv4 netmasks ($ipv4_mask_hash).
+var ipv4Masks = func() map[string]bool {
+	m := map[string]bool{}
+	for bits := 0; bits <= 32; bits++ {
+		mask := uint32(0)
+		if bits > 0 {
+			mask = ^uint32(0) << (32 - bits)
+		}
+		m[fmt.Sprintf("%d.%d.%d.%d", mask>>24, mask>>16&0xff, mask>>8&0xff, mask&0xff)] = true
+	}
+	return m
+}()
+
+// vlanIDOrRange is pve_verify_vlan_id_or_range.
+func vlanIDOrRange(v string) string {
+	m := regexp.MustCompile(`^(\d+)(?:-(\d+))?$`).FindStringSubmatch(v)
+	if m == nil {
+		return fmt.Sprintf("invalid VLAN configuration '%s'\n", v)
+	}
+	start, _ := strconv.Atoi(m[1])
+	for _, t := range m[1:] {
+		if n, _ := strconv.Atoi(t); t != "" && (n < 2 || n > 4094) {
+			return fmt.Sprintf("invalid VLAN tag '%s'\n", t)
+		}
+	}
+	if end, _ := strconv.Atoi(m[2]); m[2] != "" && start >= end {
+		return fmt.Sprintf("VLAN range must go from lower to higher tag '%s'\n", v)
+	}
+	return ""
 }
 
 // idPair is the storage-pair check (pve-common parse_idmap on one entry).

@@ -42,6 +42,12 @@ func TestFormats(t *testing.T) {
 		{"storage-pair-list", "local:x", "entry 'local:x' contains invalid ID - storage ID 'x' cannot be shorter than 2 characters\n\n\n"},
 		{"no-such-format", "x", "undefined format 'no-such-format'\n"},
 		{"pve-fw-addr-spec", "anything", ""},
+		{"IPorCIDR", "10.0.0.0/24", ""}, {"IPorCIDR", "fd00::1", ""}, {"IPorCIDR", "myalias", "value does not look like a valid IP address or CIDR network\n"},
+		{"IPorCIDR", "10.0.0.0/33", "Invalid prefix length /33\n"},
+		{"IPorCIDRorAlias", "dc/myalias", ""}, {"IPorCIDRorAlias", "10.1.0.0/16", ""}, {"IPorCIDRorAlias", "x/y", "value does not look like a valid IP address or CIDR network\n"},
+		{"ipv4mask", "255.255.255.0", ""}, {"ipv4mask", "255.0.255.0", "value does not look like a valid IP netmask\n"},
+		{"pve-vlan-id-or-range-list", "2-100 200", ""}, {"pve-vlan-id-or-range-list", "1", "invalid VLAN tag '1'\n"},
+		{"pve-vlan-id-or-range", "30-20", "VLAN range must go from lower to higher tag '30-20'\n"},
 	}
 	for _, tc := range tests {
 		if got := checkCodeFormat(tc.format, tc.value); got != tc.want {

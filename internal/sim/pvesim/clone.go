@@ -19,11 +19,12 @@ type cloneArgs struct {
 	vmid, newid       int
 	snapname, storage string
 	target            string // "" for this node
+	pool              string
 }
 
 func parseCloneArgs(r *request) cloneArgs {
 	a := cloneArgs{node: r.vars["node"], vmid: r.vmid(), newid: r.integer("newid"),
-		snapname: r.str("snapname"), storage: r.str("storage"), target: r.str("target")}
+		snapname: r.str("snapname"), storage: r.str("storage"), target: r.str("target"), pool: r.str("pool")}
 	if a.target == a.node || a.target == "localhost" {
 		a.target = ""
 	}
@@ -63,7 +64,8 @@ func cloneSource(src *Guest, snapname string) (map[string]string, error) {
 // cloneInto is the worker's shared part (caller holds s.mu): frozen, the
 // source config taken when the clone started, is copied into dst with new
 // volumes and MACs, customize sets what the kind's clone sets itself, then
-// the root is copied and dst's config lock removed. On failure dst and the
+// the root is copied, dst's config lock removed, the firewall file copied
+// and dst added to the pool. On failure dst and the
 // volumes allocated for it are gone.
 func (s *Server) cloneInto(ctx context.Context, src, dst *Guest, frozen map[string]string, a cloneArgs, full bool, customize func(dst *Guest)) error {
 	fail := func(err error) error {
@@ -79,6 +81,8 @@ func (s *Server) cloneInto(ctx context.Context, src, dst *Guest, frozen map[stri
 		return fail(err)
 	}
 	delete(dst.Config, "lock")
+	s.st.cloneGuestFW(src.VMID, dst.VMID)
+	s.st.addVMToPool(dst.VMID, a.pool)
 	return nil
 }
 

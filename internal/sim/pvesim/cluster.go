@@ -91,6 +91,11 @@ func (s *Server) clusterResources(r *request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []map[string]any{}
+	if typ == "" || typ == "pool" {
+		for _, id := range sortedKeys(s.st.Pools) {
+			out = append(out, map[string]any{"id": "/pool/" + id, "pool": id, "type": "pool"})
+		}
+	}
 	if typ == "" || typ == "vm" {
 		ids := make([]int, 0, len(s.st.Guests))
 		for id := range s.st.Guests {
@@ -98,19 +103,9 @@ func (s *Server) clusterResources(r *request) (any, error) {
 		}
 		sort.Ints(ids)
 		for _, id := range ids {
-			g := s.st.Guests[id]
-			e := s.statusEntry(g)
-			delete(e, "cpus")
-			delete(e, "maxswap")
-			delete(e, "swap")
-			delete(e, "pid")
-			delete(e, "serial")
-			e["id"] = fmt.Sprintf("%s/%d", g.Kind, id)
-			e["type"] = g.Kind
-			e["node"] = g.Node
-			e["maxcpu"] = s.statusEntry(g)["cpus"]
-			if _, ok := e["template"]; !ok {
-				e["template"] = 0
+			e := s.vmResourceEntry(s.st.Guests[id])
+			if pool := s.st.poolOf(id); pool != "" {
+				e["pool"] = pool
 			}
 			out = append(out, e)
 		}
@@ -126,10 +121,7 @@ func (s *Server) clusterResources(r *request) (any, error) {
 	if typ == "" || typ == "storage" {
 		for _, n := range s.opts.Nodes {
 			for _, st := range s.st.Storages {
-				used := s.storageUsed(n, st)
-				out = append(out, map[string]any{"id": "storage/" + n + "/" + st.ID, "type": "storage", "storage": st.ID, "node": n,
-					"status": "available", "plugintype": st.Type, "content": st.contentString(), "shared": b2i(st.Shared),
-					"disk": used, "maxdisk": st.Total})
+				out = append(out, s.storageResourceEntry(n, st))
 			}
 		}
 	}
@@ -139,6 +131,31 @@ func (s *Server) clusterResources(r *request) (any, error) {
 		}
 	}
 	return out, nil
+}
+
+// vmResourceEntry is a guest as /cluster/resources and pool members show it
+// (API2Tools extract_vm_stats; caller holds s.mu).
+func (s *Server) vmResourceEntry(g *Guest) map[string]any {
+	e := s.statusEntry(g)
+	e["maxcpu"] = e["cpus"]
+	for _, k := range []string{"cpus", "maxswap", "swap", "pid", "serial"} {
+		delete(e, k)
+	}
+	e["id"] = fmt.Sprintf("%s/%d", g.Kind, g.VMID)
+	e["type"] = g.Kind
+	e["node"] = g.Node
+	if _, ok := e["template"]; !ok {
+		e["template"] = 0
+	}
+	return e
+}
+
+// storageResourceEntry is a storage on a node as /cluster/resources and
+// pool members show it (extract_storage_stats; caller holds s.mu).
+func (s *Server) storageResourceEntry(node string, st *Storage) map[string]any {
+	return map[string]any{"id": "storage/" + node + "/" + st.ID, "type": "storage", "storage": st.ID, "node": node,
+		"status": "available", "plugintype": st.Type, "content": st.contentString(), "shared": b2i(st.Shared),
+		"disk": s.storageUsed(node, st), "maxdisk": st.Total}
 }
 
 func b2i(b bool) int {

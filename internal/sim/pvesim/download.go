@@ -19,7 +19,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -352,4 +354,70 @@ func (s *Server) aplinfoDownload(r *request) (any, error) {
 	o := downloadOpts{url: apl["location"], verify: true}
 	return s.tasks.start(taskSpec{Node: node, Type: "download", ID: tmpl, User: r.user, Prepare: downloadStart(o, dest, nil),
 		Work: func(ctx context.Context, t *Task) error { return s.downloadVolume(ctx, t, dest, vol, o) }}).UPID, nil
+}
+
+// queryURLMetadata is GET /nodes/{node}/query-url-metadata (Nodes.pm):
+// a HEAD request, the file name from Content-Disposition or the URL, size
+// and MIME type from the headers. The node reaches loopback hosts only; any
+// other host fails as LWP fails without a resolver.
+func (s *Server) queryURLMetadata(r *request) (any, error) {
+	raw := r.str("url")
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, die("invalid server response: '500 URL must be absolute'")
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host += map[string]string{"http": ":80", "https": ":443"}[u.Scheme]
+	}
+	if !loopbackHost(u.Hostname()) {
+		return nil, die("invalid server response: '500 Can't connect to %s (Temporary failure in name resolution)'", host)
+	}
+	verify := !r.has("verify-certificates") || r.boolean("verify-certificates")
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: !verify}} //nolint:gosec // verify-certificates=0
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(r.http.Context(), http.MethodHead, raw, nil)
+	if err != nil {
+		return nil, die("invalid server response: '500 %s'", err)
+	}
+	req.Header.Set("User-Agent", "Proxmox VE")
+	res, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		msg := "Connection refused"
+		if errors.Is(err, context.Canceled) {
+			msg = "interrupted"
+		} else if strings.Contains(err.Error(), "certificate") {
+			msg = "SSL connect attempt failed error:0A000086:SSL routines::certificate verify failed"
+		}
+		return nil, die("invalid server response: '500 Can't connect to %s (%s)'", host, msg)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, die("invalid server response: '%s'", res.Status)
+	}
+	out := map[string]any{}
+	filename := ""
+	if d := res.Header.Get("Content-Disposition"); d != "" {
+		if m := regexp.MustCompile(`filename="([^"]*)"`).FindStringSubmatch(d); m != nil {
+			filename = m[1]
+		} else if m := regexp.MustCompile(`filename=([^;]*)`).FindStringSubmatch(d); m != nil {
+			filename = m[1]
+		}
+	}
+	if filename == "" {
+		if m := regexp.MustCompile(`^[^?]+/([^?/]*)(?:\?.*)?$`).FindStringSubmatch(raw); m != nil {
+			filename = m[1]
+		}
+	}
+	if filename != "" {
+		out["filename"] = filename
+	}
+	if n, err := strconv.ParseInt(res.Header.Get("Content-Length"), 10, 64); err == nil && n != 0 {
+		out["size"] = n
+	}
+	if t := res.Header.Get("Content-Type"); t != "" {
+		t, _, _ = strings.Cut(t, ";")
+		out["mimetype"] = t
+	}
+	return out, nil
 }

@@ -334,6 +334,8 @@ func (s *Server) destroyGuest(r *request) (any, error) {
 			}
 			s.st.freeGuestVolumes(g.Node, g.VMID)
 			delete(s.st.Guests, g.VMID)
+			s.st.removeVMFromPool(g.VMID) // remove_vm_access
+			s.st.removeGuestFW(g.VMID)
 			return nil
 		}), nil
 	})

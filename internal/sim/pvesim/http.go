@@ -38,6 +38,13 @@ type withTotal struct {
 	total int
 }
 
+// withAttrs adds other top-level result attributes (set_result_attrib),
+// such as the network's "changes".
+type withAttrs struct {
+	data  any
+	attrs map[string]any
+}
+
 type handlerFunc func(*request) (any, error)
 
 type route struct {
@@ -90,8 +97,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := map[string]any{"data": data}
-	if wt, ok := data.(withTotal); ok {
+	switch wt := data.(type) {
+	case withTotal:
 		body = map[string]any{"data": wt.data, "total": wt.total}
+	case withAttrs:
+		body = map[string]any{"data": wt.data}
+		for k, v := range wt.attrs {
+			body[k] = v
+		}
 	}
 	buf, _ := json.Marshal(body)
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
@@ -274,6 +287,13 @@ func (s *Server) match(method, rel string) (*route, map[string]string) {
 	// after .../content/ is one {volume}, slashes included.
 	if len(parts) > 6 && parts[0] == "nodes" && parts[2] == "storage" && parts[4] == "content" {
 		parts = append(parts[:5], strings.Join(parts[5:], "/"))
+	}
+	// IPSet.pm mounts each IPSet the same way: a CIDR's slash is no separator.
+	for i := 0; i+3 < len(parts); i++ {
+		if parts[i] == "firewall" && parts[i+1] == "ipset" {
+			parts = append(parts[:i+3], strings.Join(parts[i+3:], "/"))
+			break
+		}
 	}
 	var best *route
 	var bestVars map[string]string

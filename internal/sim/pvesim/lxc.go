@@ -31,6 +31,10 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 	if err := s.checkVMIDUnused(vmid); err != nil {
 		return nil, err
 	}
+	if err := s.checkPoolExist(r); err != nil {
+		return nil, err
+	}
+	pool := r.str("pool")
 	storage := r.str("storage")
 	if storage == "" {
 		storage = "local"
@@ -90,6 +94,7 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 		fail := func(err error) error {
 			s.st.freeGuestVolumes(g.Node, g.VMID)
 			delete(s.st.Guests, g.VMID)
+			s.st.removeGuestFW(g.VMID)
 			return err
 		}
 		if err := s.applyChanges(r, g, set, nil); err != nil {
@@ -126,6 +131,7 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 			return fail(err)
 		}
 		delete(g.Config, "lock")
+		s.st.addVMToPool(g.VMID, pool)
 		if start {
 			g.Running = true
 		}
@@ -267,6 +273,9 @@ func (s *Server) lxcClone(r *request) (any, error) {
 	a := parseCloneArgs(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.checkPoolExist(r); err != nil {
+		return nil, err
+	}
 	src, err := s.lookup("lxc", a.node, a.vmid)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,10 @@ func (s *Server) qemuCreate(r *request) (any, error) {
 	if err := s.checkVMIDUnused(vmid); err != nil {
 		return nil, err
 	}
+	if err := s.checkPoolExist(r); err != nil {
+		return nil, err
+	}
+	pool := r.str("pool")
 	set := map[string]string{}
 	for k := range r.params {
 		if !qemuCreateOnly[k] {
@@ -52,6 +56,7 @@ func (s *Server) qemuCreate(r *request) (any, error) {
 			return err
 		}
 		delete(g.Config, "lock")
+		s.st.addVMToPool(g.VMID, pool)
 		if start {
 			g.Running, g.StartTime = true, time.Now().Unix()
 		}
@@ -130,6 +135,9 @@ func (s *Server) qemuClone(r *request) (any, error) {
 	a := parseCloneArgs(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.checkPoolExist(r); err != nil {
+		return nil, err
+	}
 	src, err := s.lookup("qemu", a.node, a.vmid)
 	if err != nil {
 		return nil, err

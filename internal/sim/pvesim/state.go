@@ -30,7 +30,9 @@ type Guest struct {
 	Snapshots     map[string]*Snapshot `json:"snapshots,omitempty"`
 	Running       bool                 `json:"running"`
 	StartTime     int64                `json:"start_time,omitempty"`
-	Firewall      Firewall             `json:"firewall"`
+	// Firewall is read from state files written before the firewall
+	// files moved to State.Firewall (loadState moves it there).
+	Firewall *Firewall `json:"firewall,omitempty"`
 }
 
 // Snapshot is a snapshot section of the config file: the frozen keys plus
@@ -40,10 +42,46 @@ type Snapshot struct {
 	LXC    [][2]string       `json:"lxc,omitempty"`
 }
 
-// Firewall is the guest's /etc/pve/firewall/<vmid>.fw.
+// Firewall is one .fw file: /etc/pve/firewall/cluster.fw (security groups
+// only there), /etc/pve/nodes/N/host.fw or /etc/pve/firewall/<vmid>.fw.
+// Rules are kept as parse_fw_rule returns them.
 type Firewall struct {
-	Options map[string]string `json:"options,omitempty"`
-	Rules   []map[string]any  `json:"rules,omitempty"`
+	Options map[string]string   `json:"options,omitempty"`
+	Rules   []map[string]any    `json:"rules,omitempty"`
+	Aliases map[string]*FWAlias `json:"aliases,omitempty"` // key: lower-case name
+	IPSets  map[string]*FWIPSet `json:"ipsets,omitempty"`
+	Groups  map[string]*FWGroup `json:"groups,omitempty"`
+}
+
+// FWAlias is an [ALIASES] entry.
+type FWAlias struct {
+	Name, CIDR, Comment string
+	IPVersion           int
+}
+
+// FWIPSet is an [IPSET name] section.
+type FWIPSet struct {
+	Comment string
+	Entries []FWIPEntry
+}
+
+// FWIPEntry is one address of an IPSet.
+type FWIPEntry struct {
+	CIDR, Comment string
+	NoMatch       bool
+}
+
+// FWGroup is a [group name] section of cluster.fw.
+type FWGroup struct {
+	Comment string
+	Rules   []map[string]any
+}
+
+// FirewallFiles are the cluster's .fw files.
+type FirewallFiles struct {
+	Cluster *Firewall            `json:"cluster,omitempty"`
+	Hosts   map[string]*Firewall `json:"hosts,omitempty"`
+	Guests  map[int]*Firewall    `json:"guests,omitempty"`
 }
 
 // Storage is one entry of storage.cfg: the options every simulated type
@@ -78,8 +116,17 @@ type State struct {
 	Guests   map[int]*Guest     `json:"guests"`
 	Storages []*Storage         `json:"storages"`
 	Volumes  map[string]*Volume `json:"volumes"` // key: node + "|" + volid
-	Password string             `json:"password"`
-	Token    string             `json:"token_secret"`
+	// Network is each node's /etc/network/interfaces (network.go).
+	Network map[string]*NodeNetwork `json:"network,omitempty"`
+	// Mappings are /etc/pve/mapping/*.cfg by kind (dir, pci, usb) and ID.
+	Mappings map[string]map[string]*Mapping `json:"mappings,omitempty"`
+	// Pools is user.cfg's pool section.
+	Pools map[string]*Pool `json:"pools,omitempty"`
+	// Firewall holds the .fw files. A guest's file is keyed by VMID, not
+	// part of the guest: PVE reads an absent one as empty, for any VMID.
+	Firewall FirewallFiles `json:"firewall"`
+	Password string        `json:"password"`
+	Token    string        `json:"token_secret"`
 }
 
 func newState(nodes []string) *State {
@@ -221,6 +268,17 @@ func loadState(dir string) (*State, error) {
 	}
 	if st.Volumes == nil {
 		st.Volumes = map[string]*Volume{}
+	}
+	for id, g := range st.Guests {
+		if g.Firewall != nil {
+			if st.Firewall.Guests == nil {
+				st.Firewall.Guests = map[int]*Firewall{}
+			}
+			if st.Firewall.Guests[id] == nil {
+				st.Firewall.Guests[id] = g.Firewall
+			}
+			g.Firewall = nil
+		}
 	}
 	return st, nil
 }

@@ -36,6 +36,7 @@ var (
 	lvmVolnameRE    = regexp.MustCompile(`^((vm|base)-(\d+)-\S+)$`)
 	zfsVolnameRE    = regexp.MustCompile(`^(((base|basevol)-(\d+)-\S+)/)?((base|basevol|vm|subvol)-(\d+)-\S+)$`)
 	unsafeFilenameC = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
+	allocExtRE      = regexp.MustCompile(`\.(raw|qcow2|vmdk)$`)
 )
 
 // vtypeSubdirs is Plugin.pm's $vtype_subdirs.

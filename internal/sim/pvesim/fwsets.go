@@ -1,0 +1,478 @@
+package pvesim
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// Security groups, IPSets and aliases (pve-firewall's API2/Firewall/
+// Groups.pm, IPSet.pm, Aliases.pm), plus refs and macros.
+
+// Security groups (cluster.fw only).
+
+func (s *Server) fwGroupList(r *request) (any, error) {
+	return s.withFW(r, false, func(sc fwScope) (any, error) { return groupList(sc.fw), nil })
+}
+
+// groupList is $get_security_group_list.
+func groupList(fw *Firewall) []map[string]any {
+	list := []map[string]any{}
+	for _, name := range sortedKeys(fw.Groups) {
+		e := map[string]any{"group": name}
+		if c := fw.Groups[name].Comment; c != "" {
+			e["comment"] = c
+		}
+		list = append(list, e)
+	}
+	return withDigest(list)
+}
+
+// fwGroupCreate is POST /cluster/firewall/groups: create, or rename /
+// re-comment with rename. A rename follows the group into every rule that
+// uses it.
+func (s *Server) fwGroupCreate(r *request) (any, error) {
+	return s.withFW(r, true, func(sc fwScope) (any, error) {
+		name, rename := r.str("group"), r.str("rename")
+		if sc.fw.Groups == nil {
+			sc.fw.Groups = map[string]*FWGroup{}
+		}
+		if rename == "" {
+			if sc.fw.Groups[name] != nil {
+				return nil, paramErr(map[string]string{"group": fmt.Sprintf("Security group '%s' already exists", name)})
+			}
+			sc.fw.Groups[name] = &FWGroup{Comment: r.str("comment")}
+			return nil, nil
+		}
+		if d := r.str("digest"); d != "" && d != listDigest(stripDigest(groupList(sc.fw))) {
+			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		}
+		old := sc.fw.Groups[rename]
+		if old == nil {
+			return nil, paramErr(map[string]string{"group": fmt.Sprintf("Security group '%s' does not exist", rename)})
+		}
+		if sc.fw.Groups[name] != nil && name != rename {
+			return nil, paramErr(map[string]string{"group": fmt.Sprintf("Security group '%s' does already exist", name)})
+		}
+		if r.has("comment") {
+			old.Comment = r.str("comment")
+		}
+		if name == rename {
+			return nil, nil
+		}
+		sc.fw.Groups[name] = old
+		delete(sc.fw.Groups, rename)
+		for _, fw := range s.allFW() {
+			for _, rule := range fw.Rules {
+				if rule["type"] == "group" && rule["action"] == rename {
+					rule["action"] = name
+				}
+			}
+		}
+		return nil, nil
+	})
+}
+
+// allFW is every .fw file (caller holds s.mu).
+func (s *Server) allFW() []*Firewall {
+	out := []*Firewall{s.clusterFW()}
+	for _, fw := range s.st.Firewall.Hosts {
+		out = append(out, fw)
+	}
+	for _, fw := range s.st.Firewall.Guests {
+		out = append(out, fw)
+	}
+	return out
+}
+
+func stripDigest(list []map[string]any) []map[string]any {
+	for _, e := range list {
+		delete(e, "digest")
+	}
+	return list
+}
+
+// fwGroupDelete is DELETE /cluster/firewall/groups/{group}.
+func (s *Server) fwGroupDelete(r *request) (any, error) {
+	return s.withFW(r, true, func(sc fwScope) (any, error) {
+		name := r.vars["group"]
+		g := sc.fw.Groups[name]
+		if g == nil {
+			return nil, die("no such security group '%s'", name)
+		}
+		if len(g.Rules) > 0 {
+			return nil, die("Security group '%s' is not empty", name)
+		}
+		delete(sc.fw.Groups, name)
+		return nil, nil
+	})
+}
+
+// IPSets.
+
+func ipsetList(fw *Firewall) []map[string]any {
+	list := []map[string]any{}
+	for _, name := range sortedKeys(fw.IPSets) {
+		e := map[string]any{"name": name}
+		if c := fw.IPSets[name].Comment; c != "" {
+			e["comment"] = c
+		}
+		list = append(list, e)
+	}
+	return withDigest(list)
+}
+
+func (s *Server) fwIPSetIndex(r *request) (any, error) {
+	return s.withFW(r, false, func(sc fwScope) (any, error) { return ipsetList(sc.fw), nil })
+}
+
+// fwIPSetCreate is POST .../ipset: create, or rename with rename.
+func (s *Server) fwIPSetCreate(r *request) (any, error) {
+	return s.withFW(r, true, func(sc fwScope) (any, error) {
+		name, rename := r.str("name"), r.str("rename")
+		if sc.fw.IPSets == nil {
+			sc.fw.IPSets = map[string]*FWIPSet{}
+		}
+		if rename == "" {
+			if sc.fw.IPSets[name] != nil {
+				return nil, paramErr(map[string]string{"name": fmt.Sprintf("IPSet '%s' already exists", name)})
+			}
+			sc.fw.IPSets[name] = &FWIPSet{Comment: r.str("comment")}
+			return nil, nil
+		}
+		if d := r.str("digest"); d != "" && d != listDigest(stripDigest(ipsetList(sc.fw))) {
+			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		}
+		set := sc.fw.IPSets[rename]
+		if set == nil {
+			return nil, paramErr(map[string]string{"name": fmt.Sprintf("IPSet '%s' does not exist", rename)})
+		}
+		if sc.fw.IPSets[name] != nil && name != rename {
+			return nil, paramErr(map[string]string{"name": fmt.Sprintf("IPSet '%s' does already exist", name)})
+		}
+		delete(sc.fw.IPSets, rename)
+		sc.fw.IPSets[name] = set
+		if r.has("comment") {
+			set.Comment = r.str("comment")
+		}
+		return nil, nil
+	})
+}
+
+// ipset is the request's IPSet (load_config's "no such IPSet").
+func ipset(r *request, sc fwScope) (*FWIPSet, error) {
+	set := sc.fw.IPSets[r.vars["name"]]
+	if set == nil {
+		return nil, die("no such IPSet '%s'", r.vars["name"])
+	}
+	return set, nil
+}
+
+func ipEntries(set *FWIPSet) []map[string]any {
+	list := make([]map[string]any, 0, len(set.Entries))
+	for _, e := range set.Entries {
+		m := map[string]any{"cidr": e.CIDR}
+		if e.Comment != "" {
+			m["comment"] = e.Comment
+		}
+		if e.NoMatch {
+			m["nomatch"] = 1
+		}
+		list = append(list, m)
+	}
+	return list
+}
+
+// fwIPSetGet is GET .../ipset/{name}: its entries.
+func (s *Server) fwIPSetGet(r *request) (any, error) {
+	return s.withFW(r, false, func(sc fwScope) (any, error) {
+		set, err := ipset(r, sc)
+		if err != nil {
+			return nil, err
+		}
+		return withDigest(ipEntries(set)), nil
+	})
+}
+
+// fwIPSetDelete is DELETE .../ipset/{name}.
+func (s *Server) fwIPSetDelete(r *request) (any, error) {
+	return s.withFW(r, true, func(sc fwScope) (any, error) {
+		set, err := ipset(r, sc)
+		if err != nil {
+			return nil, err
+		}
+		if len(set.Entries) > 0 && !r.boolean("force") {
+			return nil, die("IPSet '%s' is not empty", r.vars["name"])
+		}
+		delete(sc.fw.IPSets, r.vars["name"])
+		return nil, nil
+	})
+}
+
+// fwIPAdd is POST .../ipset/{name} (create_ip): the entry goes first.
+func (s *Server) fwIPAdd(r *request) (any, error) {
+	return s.withFW(r, true, func(sc fwScope) (any, error) {
+		set, err := ipset(r, sc)
+		if err != nil {
+			return nil, err
+		}
+		cidr := r.str("cidr")
+		if m := fwAliasRefRE.FindStringSubmatch(cidr); m != nil {
+			if err := s.resolveAlias(sc, m[1], m[2]); err != nil {
+				return nil, err
+			}
+		} else {
+			cidr = normalizeCIDR(cidr)
+		}
+		for _, e := range set.Entries {
+			if e.CIDR == cidr {
+				return nil, paramErr(map[string]string{"cidr": fmt.Sprintf("address '%s' already exists", cidr)})
+			}
+		}
+		if _, prefix, ok := strings.Cut(cidr, "/"); ok && strings.Trim(prefix, "0") == "" {
+			return nil, paramErr(map[string]string{"cidr": "a zero prefix is not allowed in ipset entries"})
+		}
+		e := FWIPEntry{CIDR: cidr, Comment: r.str("comment"), NoMatch: r.boolean("nomatch")}
+		set.Entries = append([]FWIPEntry{e}, set.Entries...)
+		return nil, nil
+	})
+}
+
+// normalizeCIDR is clean_cidr and parse_ip_or_cidr: host bits cleared, a
+// full-length prefix dropped.
+func normalizeCIDR(cidr string) string {
+	ip, prefix, ok := strings.Cut(cidr, "/")
+	if !ok {
+		return cidr
+	}
+	p, err := netip.ParsePrefix(ip + "/" + prefix)
+	if err != nil {
+		return cidr
+	}
+	if p.Bits() == p.Addr().BitLen() {
+		return p.Addr().String()
+	}
+	return p.Masked().String()
+}
+
+// resolveAlias is resolve_alias: a guest/host level alias first, then the
+// cluster's, or "no such alias".
+func (s *Server) resolveAlias(sc fwScope, scope, name string) error {
+	lname := strings.ToLower(name)
+	cluster := s.clusterFW()
+	if scope != "dc/" && sc.env != "cluster" && sc.fw.Aliases[lname] != nil {
+		return nil
+	}
+	if scope != "guest/" && cluster.Aliases[lname] != nil {
+		return nil
+	}
+	return die("no such alias '%s'", name)
+}
+
+func ipEntry(r *request, set *FWIPSet) (int, error) {
+	for i, e := range set.Entries {
+		if e.CIDR == r.vars["cidr"] {
+			return i, nil
+		}
+	}
+	return 0, paramErr(map[string]string{"cidr": "no such IP/Network"})
+}
+
+// fwIPGet is GET .../ipset/{name}/{cidr}.
+func (s *Server) fwIPGet(r *request) (any, error) {
+	return s.withFW(r, false, func(sc fwScope) (any, error) {
+		set, err := ipset(r, sc)
+		if err != nil {
+			return nil, err
+		}
+		i, err := ipEntry(r, set)
+		if err != nil {
+			return nil, err
+		}
+		return withDigest(ipEntries(set))[i], nil
+	})
+}
+
+// fwIPPut is PUT .../ipset/{name}/{cidr}: comment and nomatch are replaced.
+func (s *Server) fwIPPut(r *request) (any, error) {
+	return s.withFW(r, true, func(sc fwScope) (any, error) {
+		set, err := ipset(r, sc)
+		if err != nil {
+			return nil, err
+		}
+		if d := r.str("digest"); d != "" && d != listDigest(ipEntries(set)) {
+			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		}
+		i, err := ipEntry(r, set)
+		if err != nil {
+			return nil, err
+		}
+		set.Entries[i].Comment, set.Entries[i].NoMatch = r.str("comment"), r.boolean("nomatch")
+		return nil, nil
+	})
+}
+
+// fwIPDelete is DELETE .../ipset/{name}/{cidr}; an absent entry is no error.
+func (s *Server) fwIPDelete(r *request) (any, error) {
+	return s.withFW(r, true, func(sc fwScope) (any, error) {
+		set, err := ipset(r, sc)
+		if err != nil {
+			return nil, err
+		}
+		if d := r.str("digest"); d != "" && d != listDigest(ipEntries(set)) {
+			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		}
+		var keep []FWIPEntry
+		for _, e := range set.Entries {
+			if e.CIDR != r.vars["cidr"] {
+				keep = append(keep, e)
+			}
+		}
+		set.Entries = keep
+		return nil, nil
+	})
+}
+
+// Aliases.
+
+func aliasList(fw *Firewall) []map[string]any {
+	list := []map[string]any{}
+	for _, k := range sortedKeys(fw.Aliases) {
+		list = append(list, aliasEntry(fw.Aliases[k]))
+	}
+	return list
+}
+
+func aliasEntry(a *FWAlias) map[string]any {
+	e := map[string]any{"name": a.Name, "cidr": a.CIDR, "ipversion": a.IPVersion}
+	if a.Comment != "" {
+		e["comment"] = a.Comment
+	}
+	return e
+}
+
+func (s *Server) fwAliasList(r *request) (any, error) {
+	return s.withFW(r, false, func(sc fwScope) (any, error) { return withDigest(aliasList(sc.fw)), nil })
+}
+
+// newAlias is an alias as parse_alias reads it back (cidr normalized,
+// ipversion set).
+func newAlias(name, cidr, comment string) *FWAlias {
+	cidr = strings.TrimSuffix(strings.TrimSuffix(cidr, "/32"), "/128")
+	v := 4
+	if strings.Contains(cidr, ":") {
+		v = 6
+	}
+	return &FWAlias{Name: name, CIDR: cidr, Comment: comment, IPVersion: v}
+}
+
+// fwAliasCreate is POST .../aliases.
+func (s *Server) fwAliasCreate(r *request) (any, error) {
+	return s.withFW(r, true, func(sc fwScope) (any, error) {
+		name := r.str("name")
+		if sc.fw.Aliases[strings.ToLower(name)] != nil {
+			return nil, paramErr(map[string]string{"name": fmt.Sprintf("alias '%s' already exists", name)})
+		}
+		if sc.fw.Aliases == nil {
+			sc.fw.Aliases = map[string]*FWAlias{}
+		}
+		sc.fw.Aliases[strings.ToLower(name)] = newAlias(name, r.str("cidr"), r.str("comment"))
+		return nil, nil
+	})
+}
+
+// fwAliasGet is GET .../aliases/{name}.
+func (s *Server) fwAliasGet(r *request) (any, error) {
+	return s.withFW(r, false, func(sc fwScope) (any, error) {
+		a := sc.fw.Aliases[strings.ToLower(r.vars["name"])]
+		if a == nil {
+			return nil, paramErr(map[string]string{"name": "no such alias"})
+		}
+		return aliasEntry(a), nil
+	})
+}
+
+// fwAliasPut is PUT .../aliases/{name}: cidr and comment replaced, rename
+// moves it.
+func (s *Server) fwAliasPut(r *request) (any, error) {
+	return s.withFW(r, true, func(sc fwScope) (any, error) {
+		if d := r.str("digest"); d != "" && d != listDigest(aliasList(sc.fw)) {
+			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		}
+		name := strings.ToLower(r.vars["name"])
+		if sc.fw.Aliases[name] == nil {
+			return nil, paramErr(map[string]string{"name": "no such alias"})
+		}
+		a := newAlias(r.vars["name"], r.str("cidr"), r.str("comment"))
+		sc.fw.Aliases[name] = a
+		if rename := strings.ToLower(r.str("rename")); rename != "" && rename != name {
+			if sc.fw.Aliases[rename] != nil {
+				return nil, paramErr(map[string]string{"name": fmt.Sprintf("alias '%s' already exists", r.str("rename"))})
+			}
+			a.Name = r.str("rename")
+			sc.fw.Aliases[rename] = a
+			delete(sc.fw.Aliases, name)
+		}
+		return nil, nil
+	})
+}
+
+// fwAliasDelete is DELETE .../aliases/{name}; an absent alias is no error.
+func (s *Server) fwAliasDelete(r *request) (any, error) {
+	return s.withFW(r, true, func(sc fwScope) (any, error) {
+		if d := r.str("digest"); d != "" && d != listDigest(aliasList(sc.fw)) {
+			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		}
+		delete(sc.fw.Aliases, strings.ToLower(r.vars["name"]))
+		return nil, nil
+	})
+}
+
+// fwRefs is GET .../refs: the IPSets and aliases a rule may name, the
+// cluster's (scope dc) then the guest's own (scope guest); PVE lists each
+// hash unordered, the simulator sorted.
+func (s *Server) fwRefs(r *request) (any, error) {
+	return s.withFW(r, false, func(sc fwScope) (any, error) {
+		out := []map[string]any{}
+		collect := func(fw *Firewall, scope string) { // Helpers.pm collect_refs
+			if t := r.str("type"); t == "" || t == "ipset" {
+				for _, name := range sortedKeys(fw.IPSets) {
+					e := map[string]any{"type": "ipset", "name": name, "ref": "+" + name, "scope": scope}
+					if c := fw.IPSets[name].Comment; c != "" {
+						e["comment"] = c
+					}
+					out = append(out, e)
+				}
+			}
+			if t := r.str("type"); t == "" || t == "alias" {
+				for _, k := range sortedKeys(fw.Aliases) {
+					e := map[string]any{"type": "alias", "name": k, "ref": k, "scope": scope}
+					if c := fw.Aliases[k].Comment; c != "" {
+						e["comment"] = c
+					}
+					out = append(out, e)
+				}
+			}
+		}
+		collect(s.clusterFW(), "dc")
+		if sc.env == "vm" || sc.env == "ct" {
+			collect(sc.fw, "guest")
+		}
+		return out, nil
+	})
+}
+
+// fwMacroList is GET /cluster/firewall/macros (a hash: no order).
+func (s *Server) fwMacroList(r *request) (any, error) {
+	names := make([]string, 0, len(fwMacros))
+	for n := range fwMacros {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]map[string]string, len(names))
+	for i, n := range names {
+		out[i] = map[string]string{"macro": n, "descr": fwMacros[n]}
+	}
+	return out, nil
+}
