@@ -15,7 +15,7 @@ step "prerequisites"
 bash scripts/install-deps.sh
 bash scripts/ensure-modules.sh
 tf=$(bash scripts/ensure-terraform.sh)
-echo "Terraform: $("$tf" version | head -1) (${tf#"$root"/})"
+echo "Terraform: $("$tf" version 2>/dev/null | head -1) (${tf#"$root"/})"
 
 step "building terraform-provider-phoenix and pvesim (static) into bin/"
 with_progress "go build (about a minute on first run)" "$root/.cache/logs/demo-build.log" make --no-print-directory build

@@ -21,5 +21,5 @@ step "go vet"
 go vet ./...
 step "go-proxmox's own integration tests against pvesim"
 bash scripts/goproxmox-integration.sh
-step "go test ./... (TF_ACC=1, $("$TF_ACC_TERRAFORM_PATH" version | head -1)): one line per package, skipped tests with their reason"
+step "go test ./... (TF_ACC=1, $("$TF_ACC_TERRAFORM_PATH" version 2>/dev/null | head -1)): one line per package, skipped tests with their reason"
 go test -json -count=1 -timeout 45m "$@" ./... 2>&1 | "$root/.cache/bin/testreport"

@@ -16,5 +16,5 @@ export TF_ACC=1 TF_ACC_TERRAFORM_PATH="$tofu" TF_ACC_PROVIDER_HOST=registry.open
 export TF_CLI_CONFIG_FILE="$root/.cache/terraformrc.test"
 mkdir -p "$root/.cache/bin" && : >"$TF_CLI_CONFIG_FILE"
 go build -o "$root/.cache/bin/testreport" ./scripts/testreport
-step "go test ./internal/provider -run 'TestAccEstate|TestAccGuest' against $("$tofu" version | head -1)"
+step "go test ./internal/provider -run 'TestAccEstate|TestAccGuest' against $("$tofu" version 2>/dev/null | head -1)"
 go test -json -count=1 -timeout 45m -run '^(TestAccEstate|TestAccGuest)' "$@" ./internal/provider/ 2>&1 | "$root/.cache/bin/testreport"
