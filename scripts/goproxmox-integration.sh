@@ -91,6 +91,12 @@ func createTestISO(name string) error {
 }
 EOF
 
+# The copy's own test dependencies (go-diskfs ...), from the module proxy.
+if ! (cd "$WORK/go-proxmox" && GOPROXY=off go mod download >/dev/null 2>&1); then
+	echo "downloading go-proxmox $VERSION's test dependencies from $(go env GOPROXY | cut -d, -f1) (first run only)"
+	(cd "$WORK/go-proxmox" && go mod download)
+fi
+
 VMT="$WORK/go-proxmox/tests/integration/virtual_machines_test.go"
 sed -i 's/vm\.Delete(context\.TODO())/vm.Delete(context.TODO(), nil)/' "$VMT"
 grep -q 'vm.Delete(context.TODO(), nil)' "$VMT" || { echo "vm.Delete call not found in $VMT" >&2; exit 1; }

@@ -12,7 +12,12 @@ with_progress() {
 	shift 2
 	mkdir -p "$(dirname "$log")"
 	(
-		while sleep 30; do
+		# the trap ends the pending sleep too, so no stray process outlives us
+		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+		while :; do
+			sleep 30 &
+			nap=$!
+			wait "$nap"
 			printf '   ... still %s (%ds so far; log: %s)\n' "$label" $((SECONDS - start)) "$log" >&2
 		done
 	) &

@@ -1,3 +1,5 @@
+//go:build linux
+
 package pvesim
 
 // fwMacros are the names and descriptions of pve-firewall's $pve_fw_macros.
