@@ -37,7 +37,7 @@ done
 field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" "$work/sim.json"; }
 echo "API:        $(field endpoint)"
 echo "node shell: $(field ssh_address) (SSH, user root, host key pinned)"
-echo "credentials and settings: ${work#"$root"/}/sim.env (PROXMOX_VE_* exports; \`. ${work#"$root"/}/sim.env\` to use them yourself)"
+echo "credentials and settings: ${work#"$root"/}/sim.env (PROXMOX_VE_* exports, valid while the demo runs)"
 echo "simulator log: ${work#"$root"/}/sim.log"
 # shellcheck disable=SC1091
 . "$work/sim.env"
