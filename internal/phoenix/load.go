@@ -96,6 +96,10 @@ func Parse(in Input) (*Estate, error) {
 		in.hasHypervisor, in.hasLXC, in.hasVM = in.Hypervisor != nil, in.LXC != nil, in.VM != nil
 	}
 	var probs []Problem
+	// A file that is not a JSON object is reported alone: everything read
+	// from the other files would otherwise be checked against a half-read
+	// estate and produce errors that only derive from the broken file.
+	var unreadable Problems
 	open := func(data []byte, name, path, def string) *file {
 		if name == "" {
 			name = def
@@ -108,12 +112,14 @@ func Parse(in Input) (*Estate, error) {
 		if err != nil {
 			var se *SyntaxError
 			if errors.As(err, &se) {
-				probs = append(probs, Problem{File: name, Line: se.Line, Column: se.Column, Msg: "malformed JSON: " + se.Msg})
+				unreadable = append(unreadable, Problem{File: name, Line: se.Line, Column: se.Column, Msg: "malformed JSON: " + se.Msg})
 			}
 			return nil
 		}
 		if root.kind != kindObject {
-			f.report(root, "", false, "expected a JSON object at the top level, got "+root.describe())
+			line, col := position(data, int(root.off))
+			unreadable = append(unreadable, Problem{File: name, Line: line, Column: col,
+				Msg: "expected a JSON object at the top level, got " + root.describe()})
 			return nil
 		}
 		f.root = root
@@ -135,6 +141,10 @@ func Parse(in Input) (*Estate, error) {
 	if in.hasVM {
 		vm = open(in.VM, in.VMName, in.VMPath, VMFileName)
 		b.estate.Files.VM = in.VMPath
+	}
+	if len(unreadable) > 0 {
+		sortProblems(unreadable)
+		return b.estate, unreadable
 	}
 
 	if hyp != nil {
