@@ -147,6 +147,9 @@ func DiffContainer(g *phoenix.Guest, actual map[string]string) Changes {
 	if len(g.Network.Nameservers) > 0 {
 		want("nameserver", strings.Join(g.Network.Nameservers, " "))
 	}
+	if g.Network.SearchDomain != "" {
+		want("searchdomain", g.Network.SearchDomain)
+	}
 	if net := desiredNet(g, parseProps(actual["net0"], "")); net != "" {
 		if !sameMap(parseProps(net, ""), parseProps(actual["net0"], "")) {
 			ch.Set["net0"] = net

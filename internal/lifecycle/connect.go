@@ -13,6 +13,9 @@ import (
 // Ref locates a guest: node, kind (lxc or qemu) and ID.
 type Ref = pve.Ref
 
+// SSHConfig is how to reach the nodes' shells.
+type SSHConfig = pve.SSHConfig
+
 // Connection is how to reach PVE: the API and, optionally, the nodes' shells.
 type Connection struct {
 	Endpoint, APIToken, Username, Password string
@@ -20,7 +23,7 @@ type Connection struct {
 	CAPEM                                  string
 	// SSH is nil when no SSH credentials are configured: API-only operations
 	// still work, and changes that need the node shell say so.
-	SSH *pve.SSHConfig
+	SSH *SSHConfig
 }
 
 // loginTimeout bounds one login attempt; the caller's context can end it sooner.

@@ -79,6 +79,13 @@ func hexVal(c byte) byte {
 // PVE's container feature flags (pct set --features).
 var lxcFeatureFlags = setOf("nesting", "keyctl", "fuse", "mknod", "mount", "force_rw_sys")
 
+// ValidPctOption is a container feature flag as pct takes it: nesting=1,
+// keyctl=0, mount=nfs;cifs...
+func ValidPctOption(o string) bool {
+	key, val, ok := strings.Cut(o, "=")
+	return ok && lxcFeatureFlags[key] && (key == "mount" && val != "" || val == "0" || val == "1")
+}
+
 // ValidFeatureName reports whether a feature name is safe to turn into a script path.
 func ValidFeatureName(name string) bool {
 	if name == "" || !(isLetter(name[0]) || isDigit(name[0])) || strings.Contains(name, "..") {
@@ -348,8 +355,7 @@ func ValidDNSName(s string) bool {
 func (b *builder) checkLXC(g *Guest, s scope) {
 	b.checkCommon(g, s)
 	for i, o := range g.PctOptions {
-		key, val, ok := strings.Cut(o, "=")
-		if !ok || !lxcFeatureFlags[key] || (key != "mount" && val != "0" && val != "1") {
+		if !ValidPctOption(o) {
 			s.f.report(s.value("pct_options").kids()[i].value, indexPath(s.at("pct_options"), i), false,
 				fmt.Sprintf("expected a container feature flag like nesting=1 (one of fuse, force_rw_sys, keyctl, mknod, mount, nesting), got %q", o))
 		}
