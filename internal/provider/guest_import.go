@@ -173,7 +173,7 @@ func importableGuest(id int, kind phoenix.Kind) *phoenix.Guest {
 	zero, f := int64(0), false
 	return &phoenix.Guest{Kind: kind, ID: id, Name: "?", Cores: &zero, MemoryMB: &zero, SwapMB: &zero, DiskSizeGB: &zero,
 		StartAtBoot: &f, BootOrder: &zero, BootDelay: &zero, Unprivileged: &f, PctOptions: []string{}, LXCOptions: []string{},
-		Network: phoenix.Network{Name: "?", Bridge: "?", IP: "?", Gateway: "?", MAC: "?", Nameservers: []string{"?"}, SearchDomain: "?"},
+		Network:  phoenix.Network{Name: "?", Bridge: "?", IP: "?", Gateway: "?", MAC: "?", Nameservers: []string{"?"}, SearchDomain: "?"},
 		Firewall: &phoenix.Firewall{Rules: []phoenix.FirewallRule{}}, MountPoints: []phoenix.MountPoint{}}
 }
 

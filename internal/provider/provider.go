@@ -38,12 +38,12 @@ type PhoenixProvider struct {
 
 // providerModel is the provider block.
 type providerModel struct {
-	Endpoint      types.String `tfsdk:"endpoint"`
-	APIToken      types.String `tfsdk:"api_token"`
-	Username      types.String `tfsdk:"username"`
-	Password      types.String `tfsdk:"password"`
-	Insecure      types.Bool   `tfsdk:"insecure"`
-	CACertificate types.String `tfsdk:"ca_certificate"`
+	Endpoint        types.String `tfsdk:"endpoint"`
+	APIToken        types.String `tfsdk:"api_token"`
+	Username        types.String `tfsdk:"username"`
+	Password        types.String `tfsdk:"password"`
+	Insecure        types.Bool   `tfsdk:"insecure"`
+	CACertificate   types.String `tfsdk:"ca_certificate"`
 	Node            types.String `tfsdk:"node"`
 	SnippetsStorage types.String `tfsdk:"snippets_storage"`
 	SSH             *sshModel    `tfsdk:"ssh"`
