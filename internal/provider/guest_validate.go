@@ -26,7 +26,7 @@ func (r *GuestResource) ValidateConfig(ctx context.Context, req resource.Validat
 	}
 	at := path.Root("spec")
 	bad := func(p path.Path, what, why string) {
-		resp.Diagnostics.AddAttributeError(p, "Unable to accept the "+what, why)
+		resp.Diagnostics.AddAttributeError(p, "Unable to accept the "+what, p.String()+": "+why)
 	}
 	kind := phoenix.Kind(spec.Kind.ValueString())
 	known := !spec.Kind.IsUnknown()
@@ -72,16 +72,16 @@ func validateMounts(ctx context.Context, spec *guestModel, at path.Path, diags *
 			continue
 		}
 		if isNull(mp.Path) {
-			diags.AddAttributeError(p.AtName("path"), "Unable to accept the mount point", "a mount point needs path (inside the guest)")
+			diags.AddAttributeError(p.AtName("path"), "Unable to accept the mount point", p.AtName("path").String()+": a mount point needs path (inside the guest)")
 		}
 		switch mp.Type.ValueString() {
 		case "bind":
 			if isNull(mp.HostPath) {
-				diags.AddAttributeError(p.AtName("host_path"), "Unable to accept the mount point", "a bind mount needs host_path")
+				diags.AddAttributeError(p.AtName("host_path"), "Unable to accept the mount point", p.AtName("host_path").String()+": a bind mount needs host_path")
 			}
 		default:
 			if isNull(mp.Storage) || isNull(mp.SizeGB) {
-				diags.AddAttributeError(p, "Unable to accept the mount point", "a volume needs storage and size_gb")
+				diags.AddAttributeError(p, "Unable to accept the mount point", p.String()+": a volume needs storage and size_gb")
 			}
 		}
 	}

@@ -53,7 +53,7 @@ func (r stringRule) ValidateString(_ context.Context, req validator.StringReques
 		return
 	}
 	if why := r.check(req.ConfigValue.ValueString()); why != "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Unable to accept the "+r.label, why)
+		resp.Diagnostics.AddAttributeError(req.Path, "Unable to accept the "+r.label, req.Path.String()+": "+why)
 	}
 }
 
@@ -87,7 +87,7 @@ func (r intRule) ValidateInt64(ctx context.Context, req validator.Int64Request, 
 	}
 	if v := req.ConfigValue.ValueInt64(); v < r.min || (r.max >= 0 && v > r.max) {
 		resp.Diagnostics.AddAttributeError(req.Path, "Unable to accept the "+r.label,
-			fmt.Sprintf("expected an integer %s (as PVE requires), got %d", strings.TrimPrefix(r.Description(ctx), "must be "), v))
+			fmt.Sprintf("%s: expected an integer %s (as PVE requires), got %d", req.Path, strings.TrimPrefix(r.Description(ctx), "must be "), v))
 	}
 }
 

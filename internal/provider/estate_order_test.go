@@ -1,0 +1,168 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
+)
+
+// tierEstate writes a phoenix estate 11 dependency tiers deep: a clone chain
+// 600 <- 601 <- ... <- 609 (each cloned from its source's snapshot "golden"),
+// 620 depending on 609, and 621 depending on nothing. deps621 and src609
+// let a test move 621 to another tier and give 609 another clone source.
+func tierEstate(t *testing.T, dir string, deps621 []int, src609 int) {
+	t.Helper()
+	entry := func(name string, extra map[string]any) map[string]any {
+		e := map[string]any{"name": name, "cores": 1, "memory_mb": 64, "storage_pool": "local-lvm", "storage_size_gb": 1,
+			"network_config": map[string]any{"name": "eth0", "bridge": "vmbr0", "ip": "dhcp"}}
+		for k, v := range extra {
+			e[k] = v
+		}
+		return e
+	}
+	cts := map[string]any{"600": entry("tier0", map[string]any{"template": pvesim.DefaultCTTemplate, "template_snapshot_name": "golden"})}
+	for i := 1; i <= 9; i++ {
+		src := 600 + i - 1
+		if i == 9 {
+			src = src609
+		}
+		cts[fmt.Sprint(600+i)] = entry(fmt.Sprintf("tier%d", i), map[string]any{"clone_from_ctid": fmt.Sprint(src), "template_snapshot_name": "golden"})
+	}
+	cts["620"] = entry("leaf", map[string]any{"template": pvesim.DefaultCTTemplate, "dependencies": []string{"609"}})
+	deps := []string{}
+	for _, d := range deps621 {
+		deps = append(deps, fmt.Sprint(d))
+	}
+	cts["621"] = entry("free", map[string]any{"template": pvesim.DefaultCTTemplate, "dependencies": deps})
+	write := func(name string, v any) {
+		b, _ := json.MarshalIndent(v, "", "  ")
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("phoenix_hypervisor_config.json", map[string]any{"network": map[string]any{"interfaces": map[string]any{"name": "vmbr0"}}})
+	write("phoenix_lxc_configs.json", map[string]any{"lxc_configs": cts})
+}
+
+var tierIDs = []int{600, 601, 602, 603, 604, 605, 606, 607, 608, 609, 620, 621}
+
+func estateMain(t *testing.T, sim *testSim, cfgDir string) string {
+	return sim.provider() + fmt.Sprintf(`
+terraform {
+  required_providers {
+    phoenix = { source = "registry.terraform.io/phoenix-hypervisor/phoenix" }
+  }
+}
+
+module "estate" {
+  source     = %q
+  config_dir = %q
+}
+
+data "phoenix_config" "tiers" { config_dir = %q }
+output "tier_count" { value = length(data.phoenix_config.tiers.tiers) }
+`, filepath.Join(repoRoot(t), "examples", "modules", "phoenix-estate"), cfgDir, cfgDir)
+}
+
+// The estate module is one resource block keyed by ID: an estate of any depth
+// applies at any -parallelism, the provider building each clone source first
+// (one build per guest at a time); a guest that changes tier is an in-place
+// change, a guest whose clone source changes is replaced.
+func TestAccEstate_tiersAtAnyParallelism(t *testing.T) {
+	for _, parallelism := range []int{1, 0, 50} {
+		t.Run(strings.TrimPrefix(parallelismFlag(parallelism), "-"), func(t *testing.T) {
+			sim := startSim(t)
+			cfgDir := t.TempDir()
+			tierEstate(t, cfgDir, nil, 608)
+			tf := newTFRunner(t, t.TempDir(), estateMain(t, sim, cfgDir))
+			par := parallelismFlag(parallelism)
+			tf.must("get", "-no-color")
+			out := tf.must("apply", "-auto-approve", "-input=false", "-no-color", par)
+			if !strings.Contains(out, "Apply complete! Resources: 12 added") || !strings.Contains(out, "tier_count = 11") {
+				t.Fatalf("want 12 guests over 11 tiers:\n%s", out)
+			}
+			for _, id := range tierIDs {
+				if c := sim.config(t, id); c["hostname"] == "" {
+					t.Fatalf("CT %d not configured: %v", id, c)
+				}
+			}
+			// Each clone was made from its source's snapshot, which exists.
+			for id := 600; id <= 609; id++ {
+				snaps, err := sim.api.Snapshots(context.Background(), pve.Ref{Node: "pve", Kind: pve.LXC, ID: id})
+				if err != nil || !slices.Contains(snaps, "golden") {
+					t.Fatalf("CT %d lacks its template snapshot: %v %v", id, snaps, err)
+				}
+			}
+			if code, out := tf.run("plan", "-detailed-exitcode", "-no-color", "-input=false"); code != 0 {
+				t.Fatalf("re-plan after apply must be empty (exit %d):\n%s", code, out)
+			}
+			if parallelism == 1 {
+				testTierChanges(t, sim, tf, cfgDir, par)
+			}
+			out = tf.must("destroy", "-auto-approve", "-input=false", "-no-color", par)
+			if !strings.Contains(out, "Resources: 12 destroyed") {
+				t.Fatalf("want 12 destroyed:\n%s", out)
+			}
+			if err := sim.checkGone(tierIDs...)(nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func testTierChanges(t *testing.T, sim *testSim, tf tfRunner, cfgDir, par string) {
+	addr := func(id int) string { return fmt.Sprintf(`module.estate.phoenix_guest.this["%d"]`, id) }
+	// 621 gains a dependency: it moves from tier 0 to tier 7, in place.
+	tierEstate(t, cfgDir, []int{606}, 608)
+	acts := tf.planActions()
+	if got := acts[addr(621)]; !slices.Equal(got, []string{"update"}) {
+		t.Fatalf("a new dependency must be an in-place update of 621, got %v (all: %v)", got, acts)
+	}
+	for a, act := range acts {
+		if a != addr(621) && !slices.Equal(act, []string{"no-op"}) && !strings.HasPrefix(a, "data.") {
+			t.Errorf("only 621 changes, got %s: %v", a, act)
+		}
+	}
+	tf.must("apply", "-auto-approve", "-input=false", "-no-color", par)
+
+	// The state of 605 is lost (an apply killed before Terraform wrote it):
+	// the next apply adopts the guest instead of failing or creating another.
+	ctx := context.Background()
+	ref := pve.Ref{Node: "pve", Kind: pve.LXC, ID: 605}
+	if err := sim.api.UpdateConfig(ctx, ref, map[string]string{"tags": "survivor"}, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	tf.must("state", "rm", addr(605))
+	out := tf.must("apply", "-auto-approve", "-input=false", "-no-color", par)
+	if !strings.Contains(out, "Adopted CT 605") || !strings.Contains(out, "1 added") {
+		t.Fatalf("want 605 adopted:\n%s", out)
+	}
+	if c := sim.config(t, 605); c["tags"] != "survivor" {
+		t.Fatalf("605 was recreated instead of adopted: %v", c)
+	}
+	if code, out := tf.run("plan", "-detailed-exitcode", "-no-color", "-input=false"); code != 0 {
+		t.Fatalf("plan after adoption must be empty (exit %d):\n%s", code, out)
+	}
+
+	// 609 gets another clone source: that is a real re-creation.
+	tierEstate(t, cfgDir, []int{606}, 607)
+	acts = tf.planActions()
+	if got := acts[addr(609)]; !slices.Equal(got, []string{"delete", "create"}) {
+		t.Fatalf("a new clone source must replace 609, got %v", got)
+	}
+	if got := acts[addr(620)]; !slices.Equal(got, []string{"no-op"}) {
+		t.Fatalf("620 depends on 609 but does not change: %v", got)
+	}
+	tf.must("apply", "-auto-approve", "-input=false", "-no-color", par)
+	if code, out := tf.run("plan", "-detailed-exitcode", "-no-color", "-input=false"); code != 0 {
+		t.Fatalf("plan after the replacement must be empty (exit %d):\n%s", code, out)
+	}
+}
