@@ -65,10 +65,6 @@ func Connect(ctx context.Context, c Connection) (Env, error) {
 	return env, nil
 }
 
-// IsRoot reports whether the connection may do what PVE reserves for
-// root@pam with a ticket (bind mounts, raw feature flags, devices).
-func (e Env) IsRoot() bool { return e.API != nil && e.API.IsRootTicket() }
-
 // Locate finds the node holding guest id (a guest migrated out of band is
 // followed); ok is false when no node has it.
 func Locate(ctx context.Context, env Env, id int) (Ref, bool, error) {

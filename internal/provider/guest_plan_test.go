@@ -166,3 +166,13 @@ resource "phoenix_guest" "p" {
 		},
 	})
 }
+
+// fieldNamed finds a top-level field of the table.
+func fieldNamed(name string) field {
+	for _, x := range guestFields {
+		if x.name == name {
+			return x
+		}
+	}
+	return field{}
+}

@@ -301,13 +301,3 @@ func attrType(names ...string) attr.Type {
 }
 
 func objectType(names ...string) types.ObjectType { return attrType(names...).(types.ObjectType) }
-
-// fieldNamed finds a top-level field of the table.
-func fieldNamed(name string) field {
-	for _, x := range guestFields {
-		if x.name == name {
-			return x
-		}
-	}
-	return field{}
-}
