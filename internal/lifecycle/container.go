@@ -24,6 +24,9 @@ type Env struct {
 	Shell *pve.Shell // nil when the provider has no SSH settings
 	Node  string     // node for new guests
 	Log   func(string)
+	// SnippetsStorage is where VM cloud-init user-data snippets go; empty:
+	// the first storage with snippets content on the node.
+	SnippetsStorage string
 }
 
 func (e Env) logf(format string, args ...any) {

@@ -57,6 +57,6 @@ func (c *ProviderConfig) env(ctx context.Context, node string, log func(string))
 			return lifecycle.Env{}, err
 		}
 	}
-	env.Node, env.Log = node, log
+	env.Node, env.Log, env.SnippetsStorage = node, log, c.SnippetsStorage
 	return env, nil
 }

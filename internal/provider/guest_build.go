@@ -32,11 +32,13 @@ type buildRegistry struct {
 	mu      sync.Mutex
 	locks   map[int]chan struct{} // held IDs; the channel closes on release
 	failed  map[int]error         // on-demand builds that failed in this run
+	owned   map[int]bool          // guests a resource instance created or updated in this run
 	estates map[estateKey]*estateEntry
 }
 
 func newBuildRegistry() *buildRegistry {
-	return &buildRegistry{locks: map[int]chan struct{}{}, failed: map[int]error{}, estates: map[estateKey]*estateEntry{}}
+	return &buildRegistry{locks: map[int]chan struct{}{}, failed: map[int]error{}, owned: map[int]bool{},
+		estates: map[estateKey]*estateEntry{}}
 }
 
 // lock takes guest id's lock, waiting (cancellably) for its holder.
@@ -74,6 +76,18 @@ func (b *buildRegistry) fail(id int, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.failed[id] = err
+}
+
+// own claims guest id for one resource instance in this run: a second
+// resource with the same ID would otherwise adopt the first one's guest.
+func (b *buildRegistry) own(id int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.owned[id] {
+		return fmt.Errorf("guest %d is already managed by another phoenix_guest resource in this configuration: give each resource its own vmid", id)
+	}
+	b.owned[id] = true
+	return nil
 }
 
 // estateKey names the phoenix files of a resource's `estate`.
@@ -159,6 +173,9 @@ func (c *ProviderConfig) apply(ctx context.Context, env lifecycle.Env, in buildI
 		return lifecycle.Outcome{}, err
 	}
 	defer release()
+	if err := c.builds.own(id); err != nil {
+		return lifecycle.Outcome{}, err
+	}
 	return c.build(ctx, env, in)
 }
 

@@ -176,3 +176,23 @@ func fieldNamed(name string) field {
 	}
 	return field{}
 }
+
+// Two resources with one ID: the second does not adopt the first's guest.
+func TestAccGuest_duplicateID(t *testing.T) {
+	sim := startSim(t)
+	one := func(name string) string {
+		return fmt.Sprintf(`
+resource "phoenix_guest" %q {
+  spec = { vmid = 750, kind = "lxc", name = %q, storage = "local-lvm", disk_size_gb = 4, os_template = %q }
+}`, name, name, pvesim.DefaultCTTemplate)
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             sim.checkGone(750),
+		Steps: []tfresource.TestStep{{
+			Config:      sim.provider() + one("a") + one("b"),
+			ExpectError: msgRe("guest 750 is already managed by another phoenix_guest resource in this configuration"),
+		}},
+	})
+}
