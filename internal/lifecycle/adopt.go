@@ -77,7 +77,7 @@ func Ready(ctx context.Context, env Env, f Found, g *phoenix.Guest) (ready bool,
 	case f.Ours(g) && !f.Meta.Ready:
 		return false, fmt.Sprintf("%s has not finished its build (provisioning, template snapshot or template conversion)", f.Ref), nil
 	case g.IsTemplate && !f.Template:
-		return false, fmt.Sprintf("%s is not a template yet", f.Ref), nil
+		return false, fmt.Sprintf("%s is not a template", f.Ref), nil
 	}
 	if g.TemplateSnapshot != "" && !g.IsTemplate {
 		snaps, err := env.API.Snapshots(ctx, f.Ref)
@@ -85,7 +85,7 @@ func Ready(ctx context.Context, env Env, f Found, g *phoenix.Guest) (ready bool,
 			return false, "", err
 		}
 		if !contains(snaps, g.TemplateSnapshot) {
-			return false, fmt.Sprintf("%s has no snapshot %q yet", f.Ref, g.TemplateSnapshot), nil
+			return false, fmt.Sprintf("%s has no snapshot %q", f.Ref, g.TemplateSnapshot), nil
 		}
 	}
 	return true, "", nil

@@ -73,7 +73,9 @@ func (d *ConfigDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 		MarkdownDescription: "Reads the phoenix JSON configuration files unchanged (`phoenix_hypervisor_config.json`, " +
 			"`phoenix_lxc_configs.json` and, in the split layout, `phoenix_vm_configs.json`), validates them and exposes " +
 			"every guest with defaults merged, in the shape of `phoenix_guest`'s arguments. Every validation problem is " +
-			"reported at once, each naming the file and the JSON path.",
+			"reported at once, each naming the file and the JSON path; a file that is not valid JSON is reported alone. " +
+			"Warnings (such as an unknown key that is a likely typo of a known one, e.g. `memroy_mb`) are shown together with errors; " +
+			"other unknown keys are kept in `extra_json`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "Digest of the ingested configuration: the same files always give the same id, and any change to a guest definition, the storages or the network changes it (e.g. as a `trigger`).",
@@ -117,7 +119,7 @@ func (d *ConfigDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 				ElementType:         types.Int64Type,
 			},
 			"tiers": schema.ListAttribute{
-				MarkdownDescription: "Guest IDs in apply order: each guest's clone source and dependencies sit in an earlier tier.",
+				MarkdownDescription: "Guest IDs by dependency tier: each guest's clone source and dependencies sit in an earlier tier. Informational: `phoenix_guest` orders itself (see its `estate`).",
 				Computed:            true,
 				ElementType:         types.ListType{ElemType: types.Int64Type},
 			},
