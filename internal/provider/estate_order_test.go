@@ -166,3 +166,33 @@ func testTierChanges(t *testing.T, sim *testSim, tf tfRunner, cfgDir, par string
 		t.Fatalf("plan after the replacement must be empty (exit %d):\n%s", code, out)
 	}
 }
+
+// A module override of a creation-only input cannot apply to a guest that was
+// built on demand from the phoenix files: the error names the field and the
+// fix, and the guest is kept.
+func TestAccEstate_overrideOfCreationInput(t *testing.T) {
+	sim := startSim(t)
+	cfgDir := t.TempDir()
+	tierEstate(t, cfgDir, nil, 608)
+	main := strings.Replace(estateMain(t, sim, cfgDir), "  config_dir = ", "  overrides  = { \"601\" = { storage = \"local-zfs\" } }\n  config_dir = ", 1)
+	tf := newTFRunner(t, t.TempDir(), main)
+	tf.must("get", "-no-color")
+	// 602 alone: its clone sources 601 and 600 are built on demand, from the files.
+	out := tf.must("apply", "-auto-approve", "-input=false", "-no-color", `-target=module.estate.phoenix_guest.this["602"]`)
+	if !strings.Contains(out, "1 added") {
+		t.Fatalf("want 602 created:\n%s", out)
+	}
+	for _, id := range []int{600, 601, 602} {
+		if c := sim.config(t, id); !strings.HasPrefix(c["rootfs"], "local-lvm:") {
+			t.Fatalf("CT %d: %v", id, c)
+		}
+	}
+	code, out := tf.run("apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=1")
+	if code == 0 || !msgRe(`storage: built with "local-lvm", the spec says "local-zfs"`).MatchString(out) || !msgRe("put the value in the phoenix files").MatchString(out) {
+		t.Fatalf("want a refusal naming storage and the fix (exit %d):\n%s", code, out)
+	}
+	if c := sim.config(t, 601); !strings.HasPrefix(c["rootfs"], "local-lvm:") {
+		t.Fatalf("CT 601 must be kept as it is: %v", c)
+	}
+	tf.must("destroy", "-auto-approve", "-input=false", "-no-color")
+}

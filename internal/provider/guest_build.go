@@ -135,13 +135,13 @@ func (b *buildRegistry) estate(ctx context.Context, key estateKey) (*estateSpecs
 }
 
 // buildInput is one operation on a guest: create (or adopt) when ref is
-// nil, else update the guest at ref.
+// nil, else update the guest at ref. The phoenix files of set (ConfigDir)
+// are read only when a prerequisite has to be checked.
 type buildInput struct {
 	spec guestModel
 	set  settings
 	prev []provision.Record
 	ref  *lifecycle.Ref
-	est  *estateSpecs
 }
 
 // chainKey carries the IDs being built by one call chain, to report a cycle
@@ -213,7 +213,7 @@ func (c *ProviderConfig) build(ctx context.Context, env lifecycle.Env, in buildI
 // order themselves with depends_on, and a missing clone source is
 // lifecycle.Create's clear error.
 func (c *ProviderConfig) ensurePrerequisites(ctx context.Context, env lifecycle.Env, g *phoenix.Guest, in buildInput) error {
-	if in.est == nil {
+	if in.set.ConfigDir == "" {
 		return nil
 	}
 	var ids []int
@@ -225,8 +225,15 @@ func (c *ProviderConfig) ensurePrerequisites(ctx context.Context, env lifecycle.
 			ids = append(ids, d)
 		}
 	}
+	if len(ids) == 0 {
+		return nil
+	}
+	est, err := c.builds.estate(ctx, estateKey{configDir: in.set.ConfigDir, featuresDir: in.set.FeaturesDir})
+	if err != nil {
+		return fmt.Errorf("guest %d needs %v first: %w", g.ID, ids, err)
+	}
 	for _, id := range ids {
-		if err := c.ensure(ctx, env, id, in); err != nil {
+		if err := c.ensure(ctx, env, id, in, est); err != nil {
 			return fmt.Errorf("guest %d needs guest %d first: %w", g.ID, id, err)
 		}
 	}
@@ -237,13 +244,13 @@ func (c *ProviderConfig) ensurePrerequisites(ctx context.Context, env lifecycle.
 // is missing or unfinished. An on-demand build that failed is not retried in
 // the same run; the guest's own resource instance still tries, and records
 // the outcome in its state.
-func (c *ProviderConfig) ensure(ctx context.Context, env lifecycle.Env, id int, parent buildInput) error {
+func (c *ProviderConfig) ensure(ctx context.Context, env lifecycle.Env, id int, parent buildInput, est *estateSpecs) error {
 	if err := c.builds.failure(id); err != nil {
 		return err
 	}
-	spec, ok := parent.est.specs[id]
+	spec, ok := est.specs[id]
 	if !ok {
-		return fmt.Errorf("guest %d is not defined in the phoenix files of %s", id, parent.est.key.configDir)
+		return fmt.Errorf("guest %d is not defined in the phoenix files of %s", id, est.key.configDir)
 	}
 	ctx, err := enter(ctx, id)
 	if err != nil {
@@ -266,9 +273,9 @@ func (c *ProviderConfig) ensure(ctx context.Context, env lifecycle.Env, id int, 
 	if env.Log != nil {
 		env.Log(fmt.Sprintf("%s: building it now from the phoenix files", why))
 	}
-	child := buildInput{spec: spec, est: parent.est, set: settings{Started: true, Taint: true, AllowRestart: parent.set.AllowRestart,
+	child := buildInput{spec: spec, set: settings{Started: true, Taint: true, AllowRestart: parent.set.AllowRestart,
 		WarnOnly: parent.set.WarnOnly, ScriptTimeout: parent.set.ScriptTimeout,
-		ConfigDir: parent.est.key.configDir, FeaturesDir: parent.est.key.featuresDir}}
+		ConfigDir: est.key.configDir, FeaturesDir: est.key.featuresDir}}
 	_, err = c.build(ctx, env, child)
 	if err != nil {
 		var stepErr *provision.StepError

@@ -23,22 +23,13 @@ func (r *GuestResource) env(ctx context.Context, node string) (lifecycle.Env, er
 	return r.cfg.env(ctx, node, func(s string) { tflog.Info(ctx, s) })
 }
 
-// input is the build of the planned guest; est is loaded when the
-// resource names its phoenix files.
+// input is the build of the planned guest.
 func (r *GuestResource) input(ctx context.Context, plan *guestResourceModel, prev []provision.Record, ref *lifecycle.Ref) (buildInput, error) {
 	spec := objAs[guestModel](ctx, plan.Spec)
 	if spec == nil {
 		return buildInput{}, errors.New("the spec is not known; this is a provider bug")
 	}
-	in := buildInput{spec: *spec, set: settingsOf(ctx, plan), prev: prev, ref: ref}
-	if in.set.ConfigDir != "" {
-		est, err := r.cfg.builds.estate(ctx, estateKey{configDir: in.set.ConfigDir, featuresDir: in.set.FeaturesDir})
-		if err != nil {
-			return in, err
-		}
-		in.est = est
-	}
-	return in, nil
+	return buildInput{spec: *spec, set: settingsOf(ctx, plan), prev: prev, ref: ref}, nil
 }
 
 func (r *GuestResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
