@@ -94,6 +94,11 @@ func TestAccGuest_importForeign(t *testing.T) {
 		CheckDestroy:             sim.checkGone(705),
 		Steps: []resource.TestStep{
 			{
+				// Without this provider's metadata the guest is never taken over.
+				Config:      cfg,
+				ExpectError: msgRe("CT 705 on node pve already exists and was not created by this provider; import it (terraform import <address> 705)"),
+			},
+			{
 				Config:             cfg,
 				ResourceName:       addr,
 				ImportState:        true,
