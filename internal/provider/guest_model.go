@@ -174,35 +174,7 @@ func newGuestModel(ctx context.Context, g *phoenix.Guest, scripts *phoenix.Scrip
 	if fw := g.Firewall; fw != nil {
 		m.Firewall = objectOf(ctx, "firewall", firewallModel{Enabled: types.BoolValue(fw.Enabled), Rules: rulesList(ctx, fw.Rules, nil)})
 	}
-	if g.Features != nil {
-		fs := make([]featureModel, 0, len(g.Features))
-		for i, name := range g.Features {
-			fm := featureModel{Name: types.StringValue(name), Path: types.StringNull(), Content: types.StringNull(), Host: types.BoolNull(), Trigger: types.StringNull()}
-			if scripts != nil && i < len(scripts.Features) {
-				fm.Path = types.StringValue(scripts.Features[i].Path)
-			}
-			fs = append(fs, fm)
-		}
-		m.Features = listOf(ctx, "features", fs)
-	}
-	if scripts != nil && scripts.CommonUtils != "" {
-		m.CommonUtils = types.StringValue(scripts.CommonUtils)
-	}
-	if scripts != nil && scripts.Application != nil {
-		m.ApplicationScript = types.StringValue(scripts.Application.Path)
-	}
-	if g.HealthChecks != nil {
-		hcs := make([]healthCheckModel, 0, len(g.HealthChecks))
-		for i, hc := range g.HealthChecks {
-			hm := healthCheckModel{Name: optString(hc.Name), Type: optString(hc.Type), Path: optString(hc.Path),
-				Command: optString(hc.Command), Retries: types.Int64PointerValue(hc.Retries), Interval: types.Int64PointerValue(hc.Interval)}
-			if scripts != nil && i < len(scripts.HealthChecks) && scripts.HealthChecks[i].Path != "" {
-				hm.Path = types.StringValue(scripts.HealthChecks[i].Path)
-			}
-			hcs = append(hcs, hm)
-		}
-		m.HealthChecks = listOf(ctx, "health_checks", hcs)
-	}
+	m.setScripts(ctx, g, scripts)
 	if g.Dependencies != nil {
 		deps := make([]attr.Value, len(g.Dependencies))
 		for i, d := range g.Dependencies {
@@ -215,6 +187,43 @@ func newGuestModel(ctx context.Context, g *phoenix.Guest, scripts *phoenix.Scrip
 			Packages: stringList(ci.Packages), Password: optString(ci.Password)})
 	}
 	return m
+}
+
+// setScripts sets the features, health checks and scripts, with the paths
+// resolved against features_dir when scripts is set.
+func (m *guestModel) setScripts(ctx context.Context, g *phoenix.Guest, scripts *phoenix.Scripts) {
+	if scripts == nil {
+		scripts = &phoenix.Scripts{}
+	}
+	if g.Features != nil {
+		fs := make([]featureModel, 0, len(g.Features))
+		for i, name := range g.Features {
+			fm := featureModel{Name: types.StringValue(name), Path: types.StringNull(), Content: types.StringNull(), Host: types.BoolNull(), Trigger: types.StringNull()}
+			if i < len(scripts.Features) {
+				fm.Path = types.StringValue(scripts.Features[i].Path)
+			}
+			fs = append(fs, fm)
+		}
+		m.Features = listOf(ctx, "features", fs)
+	}
+	if scripts.CommonUtils != "" {
+		m.CommonUtils = types.StringValue(scripts.CommonUtils)
+	}
+	if scripts.Application != nil {
+		m.ApplicationScript = types.StringValue(scripts.Application.Path)
+	}
+	if g.HealthChecks != nil {
+		hcs := make([]healthCheckModel, 0, len(g.HealthChecks))
+		for i, hc := range g.HealthChecks {
+			hm := healthCheckModel{Name: optString(hc.Name), Type: optString(hc.Type), Path: optString(hc.Path),
+				Command: optString(hc.Command), Retries: types.Int64PointerValue(hc.Retries), Interval: types.Int64PointerValue(hc.Interval)}
+			if i < len(scripts.HealthChecks) && scripts.HealthChecks[i].Path != "" {
+				hm.Path = types.StringValue(scripts.HealthChecks[i].Path)
+			}
+			hcs = append(hcs, hm)
+		}
+		m.HealthChecks = listOf(ctx, "health_checks", hcs)
+	}
 }
 
 func newMountPointModel(mp phoenix.MountPoint) mountPointModel {
