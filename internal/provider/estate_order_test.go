@@ -89,6 +89,10 @@ func TestAccEstate_tiersAtAnyParallelism(t *testing.T) {
 			if !strings.Contains(out, "Apply complete! Resources: 12 added") || !strings.Contains(out, "tier_count = 11") {
 				t.Fatalf("want 12 guests over 11 tiers:\n%s", out)
 			}
+			// Guests built on demand in this apply are adopted silently.
+			if strings.Contains(out, "Warning: Adopted") {
+				t.Errorf("a guest built in this apply must not be reported as adopted:\n%s", out)
+			}
 			for _, id := range tierIDs {
 				if c := sim.config(t, id); c["hostname"] == "" {
 					t.Fatalf("CT %d not configured: %v", id, c)

@@ -33,11 +33,12 @@ type buildRegistry struct {
 	locks   map[int]chan struct{} // held IDs; the channel closes on release
 	failed  map[int]error         // on-demand builds that failed in this run
 	owned   map[int]bool          // guests a resource instance created or updated in this run
+	built   map[int]bool          // guests built on demand in this run
 	estates map[estateKey]*estateEntry
 }
 
 func newBuildRegistry() *buildRegistry {
-	return &buildRegistry{locks: map[int]chan struct{}{}, failed: map[int]error{}, owned: map[int]bool{},
+	return &buildRegistry{locks: map[int]chan struct{}{}, failed: map[int]error{}, owned: map[int]bool{}, built: map[int]bool{},
 		estates: map[estateKey]*estateEntry{}}
 }
 
@@ -64,6 +65,14 @@ func (b *buildRegistry) lock(ctx context.Context, id int) (func(), error) {
 			return nil, fmt.Errorf("waiting for the build of guest %d: %w", id, ctx.Err())
 		}
 	}
+}
+
+// builtOnDemand reports whether guest id was built on demand in this run
+// (its own instance then adopts it as a matter of course).
+func (b *buildRegistry) builtOnDemand(id int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.built[id]
 }
 
 func (b *buildRegistry) failure(id int) error {
@@ -276,7 +285,12 @@ func (c *ProviderConfig) ensure(ctx context.Context, env lifecycle.Env, id int, 
 	child := buildInput{spec: spec, set: settings{Started: true, Taint: true, AllowRestart: parent.set.AllowRestart,
 		WarnOnly: parent.set.WarnOnly, ScriptTimeout: parent.set.ScriptTimeout,
 		ConfigDir: est.key.configDir, FeaturesDir: est.key.featuresDir}}
-	_, err = c.build(ctx, env, child)
+	out, err := c.build(ctx, env, child)
+	if out.Exists {
+		c.builds.mu.Lock()
+		c.builds.built[id] = true
+		c.builds.mu.Unlock()
+	}
 	if err != nil {
 		var stepErr *provision.StepError
 		if errors.As(err, &stepErr) {

@@ -61,9 +61,13 @@ func (r *GuestResource) Create(ctx context.Context, req resource.CreateRequest, 
 		}
 		return
 	}
-	if out.Adopted {
+	switch {
+	case out.Adopted && r.cfg.builds.builtOnDemand(out.Ref.ID):
+		tflog.Info(ctx, out.Ref.String()+" was built in this apply for a guest that needs it: adopted")
+	case out.Adopted:
 		resp.Diagnostics.AddWarning("Adopted "+label,
-			out.Ref.String()+" already existed, built by this provider (an earlier apply was interrupted, or it was built in this apply for a guest that needs it): it was converged to this spec instead of created.")
+			out.Ref.String()+" already existed, built by this provider by an earlier apply that did not record it in state (interrupted, or its state was lost): "+
+				"it was converged to this spec instead of created.")
 	}
 	r.finish(ctx, env, &plan, out, err, plan.TaintOnFailure.ValueBool(), &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
