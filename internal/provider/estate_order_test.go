@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 )
@@ -73,9 +76,8 @@ output "tier_count" { value = length(data.phoenix_config.tiers.tiers) }
 }
 
 // The estate module is one resource block keyed by ID: an estate of any depth
-// applies at any -parallelism, the provider building each clone source first
-// (one build per guest at a time); a guest that changes tier is an in-place
-// change, a guest whose clone source changes is replaced.
+// applies at any -parallelism (Terraform's CLI, which can set it), the
+// provider building each clone source first, one build per guest at a time.
 func TestAccEstate_tiersAtAnyParallelism(t *testing.T) {
 	for _, parallelism := range []int{1, 0, 50} {
 		t.Run(strings.TrimPrefix(parallelismFlag(parallelism), "-"), func(t *testing.T) {
@@ -109,7 +111,8 @@ func TestAccEstate_tiersAtAnyParallelism(t *testing.T) {
 				t.Fatalf("re-plan after apply must be empty (exit %d):\n%s", code, out)
 			}
 			if parallelism == 1 {
-				testTierChanges(t, sim, tf, cfgDir, par)
+				testAdoptAfterLostState(t, sim, tf, par)
+				testModulePlans(t, tf, cfgDir)
 			}
 			out = tf.must("destroy", "-auto-approve", "-input=false", "-no-color", par)
 			if !strings.Contains(out, "Resources: 12 destroyed") {
@@ -122,29 +125,16 @@ func TestAccEstate_tiersAtAnyParallelism(t *testing.T) {
 	}
 }
 
-func testTierChanges(t *testing.T, sim *testSim, tf tfRunner, cfgDir, par string) {
-	addr := func(id int) string { return fmt.Sprintf(`module.estate.phoenix_guest.this["%d"]`, id) }
-	// 621 gains a dependency: it moves from tier 0 to tier 7, in place.
-	tierEstate(t, cfgDir, []int{606}, 608)
-	acts := tf.planActions()
-	if got := acts[addr(621)]; !slices.Equal(got, []string{"update"}) {
-		t.Fatalf("a new dependency must be an in-place update of 621, got %v (all: %v)", got, acts)
-	}
-	for a, act := range acts {
-		if a != addr(621) && !slices.Equal(act, []string{"no-op"}) && !strings.HasPrefix(a, "data.") {
-			t.Errorf("only 621 changes, got %s: %v", a, act)
-		}
-	}
-	tf.must("apply", "-auto-approve", "-input=false", "-no-color", par)
-
-	// The state of 605 is lost (an apply killed before Terraform wrote it):
-	// the next apply adopts the guest instead of failing or creating another.
+// The state of a guest is lost (an apply killed before Terraform wrote it):
+// the next apply adopts the guest instead of failing or creating another.
+func testAdoptAfterLostState(t *testing.T, sim *testSim, tf tfRunner, par string) {
+	addr := `module.estate.phoenix_guest.this["605"]`
 	ctx := context.Background()
 	ref := pve.Ref{Node: "pve", Kind: pve.LXC, ID: 605}
 	if err := sim.api.UpdateConfig(ctx, ref, map[string]string{"tags": "survivor"}, nil, ""); err != nil {
 		t.Fatal(err)
 	}
-	tf.must("state", "rm", addr(605))
+	tf.must("state", "rm", addr)
 	out := tf.must("apply", "-auto-approve", "-input=false", "-no-color", par)
 	if !strings.Contains(out, "Adopted CT 605") || !strings.Contains(out, "1 added") {
 		t.Fatalf("want 605 adopted:\n%s", out)
@@ -155,20 +145,86 @@ func testTierChanges(t *testing.T, sim *testSim, tf tfRunner, cfgDir, par string
 	if code, out := tf.run("plan", "-detailed-exitcode", "-no-color", "-input=false"); code != 0 {
 		t.Fatalf("plan after adoption must be empty (exit %d):\n%s", code, out)
 	}
+}
 
-	// 609 gets another clone source: that is a real re-creation.
+// Through the module: a new dependency (621 moves from tier 0 to tier 7) is
+// an in-place update; a new clone source (609) is a replacement.
+func testModulePlans(t *testing.T, tf tfRunner, cfgDir string) {
+	addr := func(id int) string { return fmt.Sprintf(`module.estate.phoenix_guest.this["%d"]`, id) }
+	tierEstate(t, cfgDir, []int{606}, 608)
+	acts := tf.planActions()
+	for _, id := range tierIDs {
+		want := []string{"no-op"}
+		if id == 621 {
+			want = []string{"update"}
+		}
+		if got := acts[addr(id)]; !slices.Equal(got, want) {
+			t.Errorf("a new dependency of 621: %s plans %v, want %v", addr(id), got, want)
+		}
+	}
 	tierEstate(t, cfgDir, []int{606}, 607)
 	acts = tf.planActions()
 	if got := acts[addr(609)]; !slices.Equal(got, []string{"delete", "create"}) {
-		t.Fatalf("a new clone source must replace 609, got %v", got)
+		t.Errorf("a new clone source must replace 609, got %v", got)
 	}
 	if got := acts[addr(620)]; !slices.Equal(got, []string{"no-op"}) {
-		t.Fatalf("620 depends on 609 but does not change: %v", got)
+		t.Errorf("620 depends on 609 but does not change: %v", got)
 	}
-	tf.must("apply", "-auto-approve", "-input=false", "-no-color", par)
-	if code, out := tf.run("plan", "-detailed-exitcode", "-no-color", "-input=false"); code != 0 {
-		t.Fatalf("plan after the replacement must be empty (exit %d):\n%s", code, out)
+	tierEstate(t, cfgDir, nil, 608)
+}
+
+// The estate module's block, in the root module so plancheck can address it
+// (with count: the test framework's CheckDestroy reads state in a format
+// without for_each keys): a guest that changes tier is an in-place change; a
+// guest whose clone source changes is replaced (a real re-creation); its
+// dependents are not.
+func TestAccEstate_tierChangePlans(t *testing.T) {
+	sim := startSim(t)
+	cfgDir := t.TempDir()
+	tierEstate(t, cfgDir, nil, 608)
+	cfg := sim.provider() + fmt.Sprintf(`
+data "phoenix_config" "x" { config_dir = %q }
+locals { ids = [for id in data.phoenix_config.x.lxc_ids : tostring(id)] }
+resource "phoenix_guest" "this" {
+  count  = length(local.ids)
+  spec   = data.phoenix_config.x.guests[local.ids[count.index]]
+  estate = { config_dir = %q }
+}
+`, cfgDir, cfgDir)
+	addr := func(id int) string { return fmt.Sprintf("phoenix_guest.this[%d]", slices.Index(tierIDs, id)) }
+	noOp := func(ids ...int) []plancheck.PlanCheck {
+		var out []plancheck.PlanCheck
+		for _, id := range ids {
+			out = append(out, plancheck.ExpectResourceAction(addr(id), plancheck.ResourceActionNoop))
+		}
+		return out
 	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             sim.checkGone(tierIDs...),
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			{
+				// 621 gains a dependency: it moves from tier 0 to tier 7.
+				PreConfig: func() { tierEstate(t, cfgDir, []int{606}, 608) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             append(noOp(600, 606, 609, 620), plancheck.ExpectResourceAction(addr(621), plancheck.ResourceActionUpdate)),
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				// 609 gets another clone source: replaced; 620, which depends on it, is not.
+				PreConfig: func() { tierEstate(t, cfgDir, []int{606}, 607) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             append(noOp(607, 608, 620, 621), plancheck.ExpectResourceAction(addr(609), plancheck.ResourceActionDestroyBeforeCreate)),
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
 }
 
 // A module override of a creation-only input cannot apply to a guest that was
