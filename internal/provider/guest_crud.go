@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/lifecycle"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/provision"
 )
 
@@ -145,32 +146,17 @@ func (r *GuestResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	}
 	marker, d := readMarker(ctx, req.Private)
 	resp.Diagnostics.Append(d...)
-	importing := marker != nil && state.Spec.IsNull()
-	var imp restored
-	var found lifecycle.Found
-	if importing {
-		if found, err = lifecycle.Inspect(ctx, env, id); err != nil {
-			resp.Diagnostics.AddError("Unable to import "+label, err.Error())
-			return
-		}
-		if !found.Exists {
-			resp.Diagnostics.AddError("Unable to import "+label, fmt.Sprintf("no node has guest %d", id))
-			return
-		}
-		imp = restore(ctx, found, id)
-		importDefaults(&state, imp)
-	}
+	var imp *restored
 	var spec *guestModel
-	if importing && imp.spec == nil {
-		spec = &guestModel{}
-	} else if importing {
-		spec = imp.spec
+	var g *phoenix.Guest
+	if marker != nil && state.Spec.IsNull() {
+		if imp = beginImport(ctx, env, id, &state, &resp.Diagnostics); imp == nil {
+			return
+		}
+		spec, g = imp.spec, imp.guest
 	} else {
 		spec = objAs[guestModel](ctx, state.Spec)
-	}
-	g := spec.toGuest(ctx)
-	if importing && imp.spec == nil {
-		g = importableGuest(id, kindOf(found))
+		g = spec.toGuest(ctx)
 	}
 	obs, err := lifecycle.Read(ctx, env, id, g)
 	if err != nil {
@@ -187,9 +173,9 @@ func (r *GuestResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		resp.Diagnostics.AddError("Unable to read "+label, fmt.Sprintf("ID %d is now %s, not the guest in state: remove it from state (terraform state rm) or restore the guest", id, obs.Ref))
 		return
 	}
-	if importing {
-		if imp.spec == nil {
-			spec = foreignSpec(ctx, g, found)
+	if imp != nil {
+		if spec == nil {
+			spec = foreignSpec(ctx, g, imp.found)
 		}
 		for _, w := range imp.warnings {
 			resp.Diagnostics.AddWarning("Imported "+label, w)
@@ -203,6 +189,30 @@ func (r *GuestResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	state.Status = types.StringValue(obs.Status)
 	state.PendingRestart = stringListValue(obs.Pending)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// beginImport restores an imported guest's state from what the guest tells
+// (see restore); nil after an error diagnostic.
+func beginImport(ctx context.Context, env lifecycle.Env, id int, state *guestResourceModel, diags *diag.Diagnostics) *restored {
+	label := "guest " + strconv.Itoa(id)
+	found, err := lifecycle.Inspect(ctx, env, id)
+	if err != nil {
+		diags.AddError("Unable to import "+label, err.Error())
+		return nil
+	}
+	if !found.Exists {
+		diags.AddError("Unable to import "+label, fmt.Sprintf("no node has guest %d", id))
+		return nil
+	}
+	imp := restore(ctx, found, id)
+	imp.found = found
+	importDefaults(state, imp)
+	if imp.spec != nil {
+		imp.guest = imp.spec.toGuest(ctx)
+	} else {
+		imp.guest = importableGuest(id, kindOf(found))
+	}
+	return &imp
 }
 
 func (r *GuestResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {

@@ -85,7 +85,9 @@ func replaceBool(ctx context.Context, req planmodifier.BoolRequest, resp *boolpl
 
 // restored is what import found of a guest.
 type restored struct {
-	spec       *guestModel // nil: no usable metadata, see foreignSpec
+	found      lifecycle.Found
+	guest      *phoenix.Guest // what lifecycle.Read observes into
+	spec       *guestModel    // nil: no usable metadata, see foreignSpec
 	set        *settings
 	prov       map[string]string
 	unrestored []string
