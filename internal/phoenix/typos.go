@@ -22,8 +22,8 @@ type keySet struct {
 	sorted []string
 }
 
-func keysOf(sets ...map[string]bool) keySet {
-	ks := keySet{known: map[string]bool{}}
+func keysOf(sets ...map[string]bool) *keySet {
+	ks := &keySet{known: map[string]bool{}}
 	for _, set := range sets {
 		for k := range set {
 			if !ks.known[k] {
@@ -34,6 +34,12 @@ func keysOf(sets ...map[string]bool) keySet {
 	}
 	sort.Strings(ks.sorted)
 	return ks
+}
+
+// nearKey caches a guess per key set and key.
+type nearKey struct {
+	set *keySet
+	key string
 }
 
 var (
@@ -50,12 +56,22 @@ var (
 // maxTypoDistance of a known key, naming that key. Unknown keys far from
 // every known key are deliberate (vllm_*, portainer_role) and stay silent.
 // fate says what happens to the key ("kept in extra_json", "ignored").
-func checkTypos(s scope, fate string, ks keySet) {
+func checkTypos(s scope, fate string, ks *keySet) {
 	for _, m := range s.obj.kids() {
 		if ks.known[m.key] {
 			continue
 		}
-		if near := ks.nearest(m.key); near != "" {
+		// The same extra keys recur in every entry (vllm_*): guess once per file.
+		nk := nearKey{ks, m.key}
+		near, ok := s.f.near[nk]
+		if !ok {
+			near = ks.nearest(m.key)
+			if s.f.near == nil {
+				s.f.near = map[nearKey]string{}
+			}
+			s.f.near[nk] = near
+		}
+		if near != "" {
 			s.warnf(m.value, m.key, "unknown key %q: did you mean %q? (%s)", m.key, near, fate)
 		}
 	}
@@ -80,17 +96,21 @@ func (ks keySet) nearest(key string) string {
 	return best
 }
 
+// maxKeyLen bounds the keys compared, so editDistance works in fixed-size
+// rows on the stack: ingestion of a 5,000-guest estate compares hundreds of
+// thousands of key pairs.
+const maxKeyLen = 63
+
 // editDistance is the optimal-string-alignment distance (insertions,
 // deletions, substitutions and adjacent transpositions), or limit when it
-// is at least limit.
+// is at least limit (or a key is longer than maxKeyLen).
 func editDistance(a, b string, limit int) int {
-	if d := len(a) - len(b); d >= limit || -d >= limit {
+	if d := len(a) - len(b); d >= limit || -d >= limit || len(a) > maxKeyLen || len(b) > maxKeyLen {
 		return limit
 	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
+	var rows [3][maxKeyLen + 1]int
+	prev2, prev, cur := &rows[0], &rows[1], &rows[2]
+	for j := 0; j <= len(b); j++ {
 		prev[j] = j
 	}
 	for i := 1; i <= len(a); i++ {
