@@ -12,16 +12,6 @@ import (
 
 var mpKeyRe = regexp.MustCompile(`^mp(\d+)$`)
 
-// restartKeys are container keys PVE cannot apply to a running container;
-// a change to them waits in the pending section until the next start.
-var restartKeys = map[string]bool{"features": true, "unprivileged": true, "ostype": true, "arch": true,
-	"cmode": true, "console": true, "tty": true, "rootfs": false}
-
-// NeedsRestart reports whether changing key needs the container restarted.
-func NeedsRestart(key string) bool {
-	return restartKeys[key] || strings.HasPrefix(key, "dev") || key == "lxc"
-}
-
 // Resize is a disk to grow.
 type Resize struct {
 	Disk string // rootfs, mp0...
@@ -38,11 +28,6 @@ type Changes struct {
 	Replace []string
 }
 
-// Empty reports whether there is nothing to do.
-func (c Changes) Empty() bool {
-	return len(c.Set) == 0 && len(c.Delete) == 0 && len(c.Resize) == 0 && len(c.Replace) == 0
-}
-
 // Keys lists every config key the changes touch, sorted.
 func (c Changes) Keys() []string {
 	var keys []string
@@ -55,17 +40,6 @@ func (c Changes) Keys() []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// RestartKeys lists the touched keys that need a restart to take effect.
-func (c Changes) RestartKeys() []string {
-	var out []string
-	for _, k := range c.Keys() {
-		if NeedsRestart(k) {
-			out = append(out, k)
-		}
-	}
-	return out
 }
 
 // ContainerCreateParams are the parameters of a container created from an
@@ -172,6 +146,9 @@ func DiffContainer(g *phoenix.Guest, actual map[string]string) Changes {
 	}
 	if len(g.Network.Nameservers) > 0 {
 		want("nameserver", strings.Join(g.Network.Nameservers, " "))
+	}
+	if g.Network.SearchDomain != "" {
+		want("searchdomain", g.Network.SearchDomain)
 	}
 	if net := desiredNet(g, parseProps(actual["net0"], "")); net != "" {
 		if !sameMap(parseProps(net, ""), parseProps(actual["net0"], "")) {

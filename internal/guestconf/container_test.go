@@ -27,7 +27,7 @@ func actual() map[string]string {
 }
 
 func TestDiffContainerConverged(t *testing.T) {
-	if ch := DiffContainer(guest(), actual()); !ch.Empty() {
+	if ch := DiffContainer(guest(), actual()); len(ch.Keys()) > 0 || len(ch.Replace) > 0 {
 		t.Fatalf("a matching guest must need no changes, got %+v", ch)
 	}
 }
@@ -52,9 +52,6 @@ func TestDiffContainerChanges(t *testing.T) {
 	}
 	if !reflect.DeepEqual(ch.Delete, []string{"mp2"}) {
 		t.Errorf("unknown mount point must be removed: %v", ch.Delete)
-	}
-	if got := ch.RestartKeys(); !reflect.DeepEqual(got, []string{"features"}) {
-		t.Errorf("restart keys: %v", got)
 	}
 }
 

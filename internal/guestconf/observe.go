@@ -59,6 +59,9 @@ func ObserveContainer(g *phoenix.Guest, o Observed) {
 	if len(g.Network.Nameservers) > 0 {
 		g.Network.Nameservers = strings.Fields(c["nameserver"])
 	}
+	if g.Network.SearchDomain != "" {
+		g.Network.SearchDomain = c["searchdomain"]
+	}
 	net := parseProps(c["net0"], "")
 	if g.Network.Name != "" {
 		g.Network.Name = net["name"]

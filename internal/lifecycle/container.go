@@ -24,8 +24,8 @@ type Env struct {
 	Shell *pve.Shell // nil when the provider has no SSH settings
 	Node  string     // node for new guests
 	Log   func(string)
-	// SnippetsStorage is where VM user-data snippets go ("" = the first
-	// storage with snippets content).
+	// SnippetsStorage is where VM cloud-init user-data snippets go; empty:
+	// the first storage with snippets content on the node.
 	SnippetsStorage string
 }
 
@@ -42,15 +42,19 @@ type Options struct {
 	Provision    provision.Spec
 	Checks       []provision.Check
 	Previous     []provision.Record
-	// Description is the guest's PVE description at creation.
+	// Description is the guest's description from the moment it exists
+	// (its metadata, see Metadata), so an interrupted build can be adopted.
 	Description string
 }
 
 // Outcome is what an apply did; Ref is set as soon as the guest exists, so a
 // caller can keep a half-created guest in state even when an error follows.
 type Outcome struct {
-	Ref            pve.Ref
-	Exists         bool
+	Ref    pve.Ref
+	Exists bool
+	// Adopted is true when Create found the guest already built by this
+	// provider (see adopt) and converged it instead of creating it.
+	Adopted        bool
 	PendingRestart []string
 	Records        []provision.Record
 	Checks         []provision.CheckResult
@@ -68,7 +72,10 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 	if ref, ok, err := env.API.Locate(ctx, g.ID); err != nil {
 		return out, err
 	} else if ok {
-		return out, fmt.Errorf("%s already exists; import it (terraform import <address> %d) instead of creating it", ref, g.ID)
+		if err := adopt(ctx, env, ref, g, &opts, &out); err != nil {
+			return out, err
+		}
+		return converge(ctx, env, out, g, opts, false)
 	}
 	if g.CloneFrom != nil {
 		src, ok, err := env.API.Locate(ctx, *g.CloneFrom)
@@ -76,7 +83,7 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 			return out, err
 		}
 		if !ok {
-			return out, fmt.Errorf("clone source %d does not exist: create it first (the estate module orders guests by tiers; by hand use depends_on)", *g.CloneFrom)
+			return out, fmt.Errorf("clone source %d does not exist: create it first (depends_on on its resource), or set the resource's estate so the provider builds it from the phoenix files", *g.CloneFrom)
 		}
 		if g.CloneSnapshot != "" {
 			snaps, err := env.API.Snapshots(ctx, src)
@@ -88,7 +95,7 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 			}
 		}
 		env.logf("cloning %s into %d (snapshot %q)", src, g.ID, g.CloneSnapshot)
-		err = env.API.Clone(ctx, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage, Full: true, Target: env.Node})
+		err = env.API.Clone(ctx, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage, Full: true, Target: env.Node, Description: opts.Description})
 		out.Exists = guestExists(ctx, env, g.ID, &out)
 		if err != nil {
 			return out, fmt.Errorf("cloning %d from %d: %w", g.ID, src.ID, err)
@@ -99,7 +106,11 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 			return out, err
 		}
 		env.logf("creating CT %d on %s from %s", g.ID, env.Node, tmpl)
-		err = env.API.CreateContainer(ctx, env.Node, g.ID, guestconf.ContainerCreateParams(g, tmpl))
+		params := guestconf.ContainerCreateParams(g, tmpl)
+		if opts.Description != "" {
+			params["description"] = opts.Description
+		}
+		err = env.API.CreateContainer(ctx, env.Node, g.ID, params)
 		out.Exists = guestExists(ctx, env, g.ID, &out)
 		if err != nil {
 			return out, fmt.Errorf("creating CT %d: %w", g.ID, err)
@@ -389,18 +400,6 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// SetDescription writes a guest's description when it differs.
-func SetDescription(ctx context.Context, env Env, ref pve.Ref, desc string) error {
-	cfg, err := env.API.Config(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(cfg.Values["description"]) == strings.TrimSpace(desc) {
-		return nil
-	}
-	return env.API.UpdateConfig(ctx, ref, map[string]string{"description": desc}, nil, "")
 }
 
 // setRawLXC writes the raw lines and checks PVE took them: the file has no

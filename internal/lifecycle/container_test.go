@@ -66,7 +66,7 @@ func TestCreateRefusesAnExistingGuest(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := CreateContainer(ctx, env, ct(910), Options{})
-	if err == nil || !strings.Contains(err.Error(), "already exists; import it") {
+	if err == nil || !strings.Contains(err.Error(), "already exists and was not created by this provider; import it") {
 		t.Fatalf("want an import hint, got %v", err)
 	}
 	if out.Exists {

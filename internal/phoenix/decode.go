@@ -12,6 +12,7 @@ type file struct {
 	data  []byte
 	root  *value
 	probs *[]Problem
+	near  map[nearKey]string // typo guesses, see checkTypos
 }
 
 func (f *file) report(v *value, path string, warning bool, msg string) {

@@ -17,12 +17,18 @@ var lxcKeys = setOf("template", "storage_size_gb", "clone_from_ctid", "unprivile
 var vmKeys = setOf("vmid", "template", "template_image", "disk_size_gb", "clone_from_vmid", "network_bridge",
 	"cloud_init", "user_config")
 
+// What happens to an unknown key, for typo warnings.
+const (
+	fateExtra   = "kept in extra_json for the feature scripts"
+	fateIgnored = "ignored"
+)
+
 // Objects whose sub-keys the model reads only partly; they go to Extra as
 // well when they hold anything else, so feature scripts lose nothing.
 var partialKeys = map[string]map[string]bool{
 	"tests":       setOf("health_checks"),
-	"cloud_init":  setOf("username", "ssh_authorized_keys", "packages"),
-	"user_config": setOf("username", "ssh_authorized_keys", "packages"),
+	"cloud_init":  setOf("username", "ssh_authorized_keys", "packages", "password"),
+	"user_config": setOf("username", "ssh_authorized_keys", "packages", "password"),
 }
 
 func setOf(keys ...string) map[string]bool {
@@ -95,6 +101,7 @@ func (b *builder) readLXC(id int, s scope, keyVal *value) {
 	}
 	b.checkLXC(g, s)
 	g.Extra = extra(s.f.data, s.obj, lxcKeys)
+	checkTypos(s, fateExtra, lxcEntryKeys)
 	b.addGuest(g, s, keyVal, "")
 }
 
@@ -191,7 +198,8 @@ func (b *builder) readVM(s scope, defaults *scope) {
 			s.errorf(ci.obj, key, "cloud_init and user_config both set; use one")
 			continue
 		}
-		g.CloudInit = &CloudInit{Username: ci.str("username"), SSHAuthorizedKeys: ci.strings("ssh_authorized_keys"), Packages: ci.strings("packages")}
+		g.CloudInit = &CloudInit{Username: ci.str("username"), SSHAuthorizedKeys: ci.strings("ssh_authorized_keys"),
+			Packages: ci.strings("packages"), Password: ci.str("password")}
 	}
 	if g.TemplateImage == "" && g.CloneFrom == nil && g.Template == "" {
 		s.f.report(s.obj, s.at("template_image"), false, "expected template_image or clone_from_vmid: a VM needs a disk image or a clone source")
@@ -205,6 +213,7 @@ func (b *builder) readVM(s scope, defaults *scope) {
 	}
 	b.checkCommon(g, s)
 	g.Extra = extra(s.f.data, s.obj, vmKeys)
+	checkTypos(s, fateExtra, vmEntryKeys)
 	b.addGuest(g, s, idv, "vmid")
 }
 
@@ -224,8 +233,10 @@ func (b *builder) readCommon(g *Guest, s scope) {
 	g.BootOrder = s.integer("boot_order")
 	g.BootDelay = s.integer("boot_delay")
 	if n, ok := s.object("network_config"); ok {
-		g.Network = Network{Name: n.str("name"), Bridge: n.str("bridge"), IP: n.str("ip"), Gateway: n.str("gw"), Nameservers: n.strings("nameservers")}
+		g.Network = Network{Name: n.str("name"), Bridge: n.str("bridge"), IP: n.str("ip"), Gateway: n.str("gw"),
+			Nameservers: n.strings("nameservers"), SearchDomain: n.str("search_domain")}
 		checkIPConfig(n, "ip", g.Network.IP, g.Network.Gateway)
+		checkTypos(n, fateIgnored, networkSet)
 	}
 	g.Network.MAC = s.str("mac_address")
 	g.Ports = s.strings("ports")
@@ -235,6 +246,7 @@ func (b *builder) readCommon(g *Guest, s scope) {
 		typ := strings.TrimSuffix(key, "s")
 		s.objects(key, func(_ int, v scope) {
 			v.required("name", "pool", "size_gb", "mount_point")
+			checkTypos(v, fateIgnored, volumeSet)
 			mp := MountPoint{Type: typ, Name: v.str("name"), Storage: v.str("pool"), Path: v.str("mount_point")}
 			if sz := v.integer("size_gb"); sz != nil {
 				mp.SizeGB = *sz
@@ -244,11 +256,13 @@ func (b *builder) readCommon(g *Guest, s scope) {
 	}
 	if fw, ok := s.object("firewall"); ok {
 		g.Firewall = &Firewall{}
+		checkTypos(fw, fateIgnored, firewallSet)
 		if e := fw.boolean("enabled"); e != nil {
 			g.Firewall.Enabled = *e
 		}
 		fw.objects("rules", func(_ int, r scope) {
 			r.required("type", "action")
+			checkTypos(r, fateIgnored, ruleSet)
 			g.Firewall.Rules = append(g.Firewall.Rules, FirewallRule{Type: r.str("type"), Action: r.str("action"),
 				Source: r.str("source"), Dest: r.str("dest"), Proto: r.str("proto"), Port: r.str("port"), Comment: r.str("comment")})
 		})
@@ -261,6 +275,7 @@ func (b *builder) readCommon(g *Guest, s scope) {
 	}
 	if hc, ok := s.object("health_check"); ok {
 		hc.required("command")
+		checkTypos(hc, fateIgnored, healthSet)
 		g.HealthChecks = append(g.HealthChecks, HealthCheck{Name: "health_check", Type: "command", Command: hc.str("command"),
 			Retries: hc.integer("retries"), Interval: hc.integer("interval")})
 	}

@@ -24,10 +24,6 @@ const (
 	kindObject
 )
 
-func (k valueKind) String() string {
-	return [...]string{"null", "a boolean", "a number", "a string", "an array", "an object"}[k]
-}
-
 type member struct {
 	key   string
 	value *value

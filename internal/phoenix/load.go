@@ -88,6 +88,30 @@ func readSources(src Sources) (Input, error) {
 	return in, nil
 }
 
+// openFile parses one file; a file that is not a JSON object is a problem
+// returned instead of a file.
+func openFile(data []byte, name, path, def string, probs *[]Problem) (*file, *Problem) {
+	if name == "" {
+		name = def
+		if path != "" {
+			name = filepath.Base(path)
+		}
+	}
+	root, err := parseJSON(data)
+	if err != nil {
+		var se *SyntaxError
+		if !errors.As(err, &se) {
+			return nil, &Problem{File: name, Msg: err.Error()}
+		}
+		return nil, &Problem{File: name, Line: se.Line, Column: se.Column, Msg: "malformed JSON: " + se.Msg}
+	}
+	if root.kind != kindObject {
+		line, col := position(data, int(root.off))
+		return nil, &Problem{File: name, Line: line, Column: col, Msg: "expected a JSON object at the top level, got " + root.describe()}
+	}
+	return &file{name: name, path: path, data: data, root: root, probs: probs}, nil
+}
+
 // Parse validates configuration held in memory. A nil LXC or VM slice means
 // that file is absent. The Estate's strings share memory with the input:
 // do not modify the byte slices after calling Parse.
@@ -96,27 +120,15 @@ func Parse(in Input) (*Estate, error) {
 		in.hasHypervisor, in.hasLXC, in.hasVM = in.Hypervisor != nil, in.LXC != nil, in.VM != nil
 	}
 	var probs []Problem
+	// A file that is not a JSON object is reported alone: everything read
+	// from the other files would otherwise be checked against a half-read
+	// estate and produce errors that only derive from the broken file.
+	var unreadable Problems
 	open := func(data []byte, name, path, def string) *file {
-		if name == "" {
-			name = def
-			if path != "" {
-				name = filepath.Base(path)
-			}
+		f, p := openFile(data, name, path, def, &probs)
+		if p != nil {
+			unreadable = append(unreadable, *p)
 		}
-		f := &file{name: name, path: path, data: data, probs: &probs}
-		root, err := parseJSON(data)
-		if err != nil {
-			var se *SyntaxError
-			if errors.As(err, &se) {
-				probs = append(probs, Problem{File: name, Line: se.Line, Column: se.Column, Msg: "malformed JSON: " + se.Msg})
-			}
-			return nil
-		}
-		if root.kind != kindObject {
-			f.report(root, "", false, "expected a JSON object at the top level, got "+root.describe())
-			return nil
-		}
-		f.root = root
 		return f
 	}
 
@@ -135,6 +147,10 @@ func Parse(in Input) (*Estate, error) {
 	if in.hasVM {
 		vm = open(in.VM, in.VMName, in.VMPath, VMFileName)
 		b.estate.Files.VM = in.VMPath
+	}
+	if len(unreadable) > 0 {
+		sortProblems(unreadable)
+		return b.estate, unreadable
 	}
 
 	if hyp != nil {

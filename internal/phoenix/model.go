@@ -125,6 +125,8 @@ type Network struct {
 	Gateway     string
 	MAC         string
 	Nameservers []string
+	// SearchDomain is the DNS search domain (VMs: cloud-init searchdomain).
+	SearchDomain string
 }
 
 // MountPoint is a storage volume or a bind mount inside the guest.
@@ -170,6 +172,8 @@ type CloudInit struct {
 	Username          string
 	SSHAuthorizedKeys []string
 	Packages          []string
+	// Password is the user's password (cloud-init cipassword); a secret.
+	Password string
 }
 
 // Location names where something sits: a file and a JSON path in it.

@@ -23,8 +23,8 @@ func validSnapshotChars(s string) bool {
 	return true
 }
 
-// validMAC is PVE's mac-addr format: six hex pairs, unicast (I/G bit clear).
-func validMAC(s string) bool {
+// ValidMAC is PVE's mac-addr format: six hex pairs, unicast (I/G bit clear).
+func ValidMAC(s string) bool {
 	if len(s) != 17 {
 		return false
 	}
@@ -40,8 +40,8 @@ func validMAC(s string) bool {
 	return hexVal(s[1])&1 == 0
 }
 
-// validPortMap is "host[:guest][/tcp|/udp]".
-func validPortMap(s string) bool {
+// ValidPortMap is "host[:guest][/tcp|/udp]".
+func ValidPortMap(s string) bool {
 	s, proto, hasProto := strings.Cut(s, "/")
 	if hasProto && proto != "tcp" && proto != "udp" {
 		return false
@@ -78,6 +78,13 @@ func hexVal(c byte) byte {
 
 // PVE's container feature flags (pct set --features).
 var lxcFeatureFlags = setOf("nesting", "keyctl", "fuse", "mknod", "mount", "force_rw_sys")
+
+// ValidPctOption is a container feature flag as pct takes it: nesting=1,
+// keyctl=0, mount=nfs;cifs...
+func ValidPctOption(o string) bool {
+	key, val, ok := strings.Cut(o, "=")
+	return ok && lxcFeatureFlags[key] && (key == "mount" && val != "" || val == "0" || val == "1")
+}
 
 // ValidFeatureName reports whether a feature name is safe to turn into a script path.
 func ValidFeatureName(name string) bool {
@@ -154,7 +161,7 @@ func checkIPConfig(s scope, ipKey, ip, gw string) {
 
 // checkCommon validates single-entry rules shared by both kinds.
 func (b *builder) checkCommon(g *Guest, s scope) {
-	if g.Name != "" && !validHostname(g.Name) {
+	if g.Name != "" && !ValidDNSName(g.Name) {
 		s.errorf(s.value("name"), "name", "expected a DNS name (letters, digits, '-' and '.'), got %q", g.Name)
 	}
 	if g.TemplateSnapshot != "" {
@@ -162,7 +169,7 @@ func (b *builder) checkCommon(g *Guest, s scope) {
 			s.errorf(s.value("template_snapshot_name"), "template_snapshot_name", "%s", why)
 		}
 	}
-	if g.Network.MAC != "" && !validMAC(g.Network.MAC) {
+	if g.Network.MAC != "" && !ValidMAC(g.Network.MAC) {
 		s.errorf(s.value("mac_address"), "mac_address", "expected a unicast MAC address like 52:54:00:12:34:56, got %q", g.Network.MAC)
 	}
 	if n, ok := s.object("network_config"); ok {
@@ -170,6 +177,9 @@ func (b *builder) checkCommon(g *Guest, s scope) {
 			if _, err := netip.ParseAddr(ns); err != nil {
 				n.f.report(n.value("nameservers").kids()[i].value, indexPath(n.at("nameservers"), i), false, fmt.Sprintf("expected an IP address, got %q", ns))
 			}
+		}
+		if sd := g.Network.SearchDomain; sd != "" && !ValidDNSNameList(sd) {
+			n.errorf(n.value("search_domain"), "search_domain", "expected DNS names separated by spaces or commas, got %q", sd)
 		}
 	}
 	for i, f := range g.Features {
@@ -179,7 +189,7 @@ func (b *builder) checkCommon(g *Guest, s scope) {
 		}
 	}
 	for i, p := range g.Ports {
-		if !validPortMap(p) {
+		if !ValidPortMap(p) {
 			s.f.report(s.value("ports").kids()[i].value, indexPath(s.at("ports"), i), false, fmt.Sprintf(`expected "host:guest" ports like "8080:80", got %q`, p))
 		}
 	}
@@ -231,38 +241,100 @@ func checkRule(s scope, r FirewallRule) {
 		}
 	}
 	for _, key := range []string{"source", "dest"} {
-		v := s.str(key)
-		if v == "" || strings.HasPrefix(v, "+") || isIdent(v) {
-			continue // IP set (+name) or alias
-		}
-		for part := range strings.SplitSeq(v, ",") {
-			if _, err := netip.ParseAddr(part); err == nil {
-				continue
-			}
-			if _, err := netip.ParsePrefix(part); err == nil {
-				continue
-			}
+		if v := s.str(key); v != "" && !ValidFirewallAddress(v) {
 			s.errorf(s.value(key), key, "expected an IP address, CIDR, alias or +ipset, got %q", v)
-			break
 		}
 	}
 	if r.Port != "" {
-		for part := range strings.SplitSeq(r.Port, ",") {
-			lo, hi, isRange := strings.Cut(part, ":")
-			if !validPort(lo) || (isRange && !validPort(hi)) {
-				s.errorf(s.value("port"), "port", "expected a port, a range a:b or a comma list, got %q", r.Port)
-				break
-			}
+		if why := FirewallPortProblem(r.Port); why != "" {
+			s.errorf(s.value("port"), "port", "%s", why)
 		}
+	}
+	if r.Proto != "" && !ValidProtocol(r.Proto) {
+		s.errorf(s.value("proto"), "proto", "expected a protocol name from /etc/protocols (tcp, udp, icmp...) or number, got %q", r.Proto)
 	}
 }
 
-func validPort(s string) bool {
-	n, err := strconv.Atoi(s)
-	return err == nil && n >= 0 && n <= 65535
+// ValidFirewallAddress is PVE's pve-fw-addr-spec as phoenix uses it: an IP
+// set (+name), an alias, or a comma list of addresses and CIDRs.
+func ValidFirewallAddress(v string) bool {
+	if strings.HasPrefix(v, "+") || isIdent(v) {
+		return true
+	}
+	for part := range strings.SplitSeq(v, ",") {
+		if _, err := netip.ParseAddr(part); err == nil {
+			continue
+		}
+		if _, err := netip.ParsePrefix(part); err == nil {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
-func validHostname(s string) bool {
+// FirewallPortProblem says why a destination port spec breaks PVE's rules
+// (pve-fw-dport-spec: a comma list of ports and ascending ranges a:b, at
+// most 15 numbers), or "". Service names are refused: they depend on the
+// node's /etc/services.
+func FirewallPortProblem(v string) string {
+	count := 0
+	for part := range strings.SplitSeq(v, ",") {
+		lo, hi, isRange := strings.Cut(part, ":")
+		switch {
+		case !validPort(lo) || (isRange && !validPort(hi)):
+			return fmt.Sprintf("expected a port number 0-65535, a range a:b or a comma list of them, got %q", v)
+		case isRange && atoi(lo) > atoi(hi):
+			return fmt.Sprintf("backwards range %q in %q: did you mean %s:%s?", part, v, hi, lo)
+		case isRange:
+			count += 2
+		default:
+			count++
+		}
+	}
+	if count > 15 {
+		return fmt.Sprintf("%q has more than 15 numbers (a range counts as 2); PVE allows at most 15 per rule", v)
+	}
+	return ""
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// protocols are the names of Debian's /etc/protocols, which PVE's
+// pve-fw-protocol-spec accepts (plus icmpv6), case-insensitively here.
+var protocols = setOf("ip", "hopopt", "icmp", "igmp", "ggp", "ipencap", "st", "tcp", "egp", "igp", "pup", "udp", "hmp",
+	"xns-idp", "rdp", "iso-tp4", "dccp", "xtp", "ddp", "idpr-cmtp", "ipv6", "ipv6-route", "ipv6-frag", "idrp", "rsvp",
+	"gre", "esp", "ah", "skip", "ipv6-icmp", "ipv6-nonxt", "ipv6-opts", "rspf", "vmtp", "eigrp", "ospf", "ax.25", "ipip",
+	"etherip", "encap", "pim", "ipcomp", "vrrp", "l2tp", "isis", "sctp", "fc", "mobility-header", "udplite",
+	"mpls-in-ip", "manet", "hip", "shim6", "wesp", "rohc", "ethernet", "mptcp", "icmpv6")
+
+// ValidProtocol is a protocol name PVE knows or a protocol number 0-255.
+func ValidProtocol(p string) bool {
+	if digits(p, 1, 3) {
+		return atoi(p) <= 255
+	}
+	return protocols[strings.ToLower(p)]
+}
+
+func validPort(s string) bool {
+	return digits(s, 1, 5) && atoi(s) <= 65535
+}
+
+// ValidDNSNameList is PVE's dns-name-list: DNS names separated by spaces,
+// commas or semicolons.
+func ValidDNSNameList(s string) bool {
+	names := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == ';' })
+	for _, n := range names {
+		if !ValidDNSName(n) {
+			return false
+		}
+	}
+	return len(names) > 0
+}
+
+// ValidDNSName is PVE's dns-name format (hostnames, VM names, search
+// domains): dot-separated labels of letters, digits and inner '-'.
+func ValidDNSName(s string) bool {
 	if len(s) > 253 {
 		return false
 	}
@@ -283,8 +355,7 @@ func validHostname(s string) bool {
 func (b *builder) checkLXC(g *Guest, s scope) {
 	b.checkCommon(g, s)
 	for i, o := range g.PctOptions {
-		key, val, ok := strings.Cut(o, "=")
-		if !ok || !lxcFeatureFlags[key] || (key != "mount" && val != "0" && val != "1") {
+		if !ValidPctOption(o) {
 			s.f.report(s.value("pct_options").kids()[i].value, indexPath(s.at("pct_options"), i), false,
 				fmt.Sprintf("expected a container feature flag like nesting=1 (one of fuse, force_rw_sys, keyctl, mknod, mount, nesting), got %q", o))
 		}

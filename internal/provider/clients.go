@@ -3,58 +3,60 @@ package provider
 import (
 	"context"
 	"errors"
-	"net/url"
 	"sync"
-	"time"
 
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/lifecycle"
 )
 
-// clientSet holds the PVE API client and node shell, built on first use so
-// plans that only read phoenix files need no credentials.
-type clientSet struct {
-	once  sync.Once
-	api   *pve.Client
-	shell *pve.Shell
-	err   error
+// connection is the PVE connection, made on first use so plans that only
+// read phoenix files need no credentials. A failed login is not kept: the
+// next operation tries again (PVE may have been restarting), with its own
+// context, so a cancelled apply stops waiting.
+type connection struct {
+	mu  sync.Mutex
+	env *lifecycle.Env
 }
 
-// Clients returns the API client and, when SSH is configured, the node shell.
-func (c *ProviderConfig) Clients() (*pve.Client, *pve.Shell, error) {
-	c.clients.once.Do(func() {
-		if c.Endpoint == "" {
-			c.clients.err = errors.New("no PVE endpoint: set the provider's endpoint or PROXMOX_VE_ENDPOINT")
-			return
+// connect returns the connection, logging in when there is none yet.
+func (c *ProviderConfig) connect(ctx context.Context) (lifecycle.Env, error) {
+	c.conn.mu.Lock()
+	defer c.conn.mu.Unlock()
+	if c.conn.env != nil {
+		return *c.conn.env, nil
+	}
+	conn := lifecycle.Connection{Endpoint: c.Endpoint, APIToken: c.APIToken, Username: c.Username,
+		Password: c.Password, Insecure: c.Insecure, CAPEM: c.CACertificate}
+	if s := c.SSH; s.Password != "" || s.PrivateKey != "" || s.Agent {
+		conn.SSH = &lifecycle.SSHConfig{Username: s.Username, Password: s.Password, PrivateKey: s.PrivateKey, Agent: s.Agent,
+			Port: s.Port, NodeAddresses: s.NodeAddresses, KnownHosts: s.KnownHosts, HostKey: s.HostKey,
+			InsecureIgnoreHostKey: s.InsecureIgnoreHostKey}
+	}
+	env, err := lifecycle.Connect(ctx, conn)
+	if err != nil {
+		return lifecycle.Env{}, err
+	}
+	c.conn.env = &env
+	return env, nil
+}
+
+// env is the lifecycle environment of one operation: the connection, the
+// node new guests go to, and a log.
+func (c *ProviderConfig) env(ctx context.Context, node string, log func(string)) (lifecycle.Env, error) {
+	if c == nil {
+		return lifecycle.Env{}, errors.New("the provider is not configured")
+	}
+	env, err := c.connect(ctx)
+	if err != nil {
+		return lifecycle.Env{}, err
+	}
+	if node == "" {
+		node = c.Node
+	}
+	if node == "" {
+		if node, err = lifecycle.DefaultNode(ctx, env); err != nil {
+			return lifecycle.Env{}, err
 		}
-		api, err := pve.New(pve.Config{Endpoint: c.Endpoint, APIToken: c.APIToken, Username: c.Username,
-			Password: c.Password, Insecure: c.Insecure, CAPEM: c.CACertificate})
-		if err != nil {
-			c.clients.err = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := api.Login(ctx); err != nil {
-			c.clients.err = err
-			return
-		}
-		c.clients.api = api
-		s := c.SSH
-		if s.Password == "" && s.PrivateKey == "" && !s.Agent {
-			return // no SSH: API-only operations still work
-		}
-		host := ""
-		if u, err := url.Parse(c.Endpoint); err == nil {
-			host = u.Hostname()
-		}
-		shell, err := pve.NewShell(pve.SSHConfig{Username: s.Username, Password: s.Password, PrivateKey: s.PrivateKey,
-			Agent: s.Agent, Port: s.Port, NodeAddresses: s.NodeAddresses, DefaultHost: host, KnownHosts: s.KnownHosts,
-			HostKey: s.HostKey, InsecureIgnoreHostKey: s.InsecureIgnoreHostKey})
-		if err != nil {
-			c.clients.err = err
-			return
-		}
-		c.clients.shell = shell
-	})
-	return c.clients.api, c.clients.shell, c.clients.err
+	}
+	env.Node, env.Log, env.SnippetsStorage = node, log, c.SnippetsStorage
+	return env, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
 )
@@ -71,10 +73,12 @@ func (d *ConfigDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 		MarkdownDescription: "Reads the phoenix JSON configuration files unchanged (`phoenix_hypervisor_config.json`, " +
 			"`phoenix_lxc_configs.json` and, in the split layout, `phoenix_vm_configs.json`), validates them and exposes " +
 			"every guest with defaults merged, in the shape of `phoenix_guest`'s arguments. Every validation problem is " +
-			"reported at once, each naming the file and the JSON path.",
+			"reported at once, each naming the file and the JSON path; a file that is not valid JSON is reported alone. " +
+			"Warnings (such as an unknown key that is a likely typo of a known one, e.g. `memroy_mb`) are shown together with errors; " +
+			"other unknown keys are kept in `extra_json`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
-				MarkdownDescription: "Digest of the ingested configuration; changes when any guest definition changes.",
+				MarkdownDescription: "Digest of the ingested configuration: the same files always give the same id, and any change to a guest definition, the storages or the network changes it (e.g. as a `trigger`).",
 				Computed:            true,
 			},
 			"config_dir": schema.StringAttribute{
@@ -115,7 +119,7 @@ func (d *ConfigDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 				ElementType:         types.Int64Type,
 			},
 			"tiers": schema.ListAttribute{
-				MarkdownDescription: "Guest IDs in apply order: each guest's clone source and dependencies sit in an earlier tier.",
+				MarkdownDescription: "Guest IDs by dependency tier: each guest's clone source and dependencies sit in an earlier tier. Informational: `phoenix_guest` orders itself (see its `estate`).",
 				Computed:            true,
 				ElementType:         types.ListType{ElemType: types.Int64Type},
 			},
@@ -160,33 +164,43 @@ func (d *ConfigDataSource) ConfigValidators(context.Context) []datasource.Config
 	}
 }
 
+// readEstate reads and validates the phoenix files and resolves the scripts
+// under featuresDir (when set): what phoenix_config exposes, and what a
+// guest built on demand is built from. Warnings come with the estate, also
+// when there are errors.
+func readEstate(src phoenix.Sources, featuresDir string) (*phoenix.Estate, map[int]phoenix.Scripts, error) {
+	estate, err := phoenix.Load(src)
+	if err != nil {
+		return estate, nil, err
+	}
+	if featuresDir == "" {
+		return estate, nil, nil
+	}
+	scripts, probs := phoenix.ResolveScripts(estate, featuresDir)
+	if len(probs) > 0 {
+		return estate, scripts, probs
+	}
+	return estate, scripts, nil
+}
+
 func (d *ConfigDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m configDataSourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	estate, err := phoenix.Load(phoenix.Sources{Dir: m.ConfigDir.ValueString(), Hypervisor: m.HypervisorFile.ValueString(),
-		LXC: m.LXCFile.ValueString(), VM: m.VMFile.ValueString()})
+	estate, scripts, err := readEstate(phoenix.Sources{Dir: m.ConfigDir.ValueString(), Hypervisor: m.HypervisorFile.ValueString(),
+		LXC: m.LXCFile.ValueString(), VM: m.VMFile.ValueString()}, m.FeaturesDir.ValueString())
+	m.Warnings = []types.String{}
+	if estate != nil {
+		for _, w := range estate.Warnings {
+			resp.Diagnostics.AddWarning("Phoenix configuration warning", w.String())
+			m.Warnings = append(m.Warnings, types.StringValue(w.String()))
+		}
+	}
 	if err != nil {
 		addProblems(&resp.Diagnostics, "Unable to read the phoenix configuration", err)
 		return
-	}
-	var scripts map[int]phoenix.Scripts
-	if dir := m.FeaturesDir.ValueString(); dir != "" {
-		var probs phoenix.Problems
-		scripts, probs = phoenix.ResolveScripts(estate, dir)
-		if len(probs) > 0 {
-			addProblems(&resp.Diagnostics, "Unable to resolve the phoenix feature scripts", probs)
-			return
-		}
-	}
-	for _, w := range estate.Warnings {
-		resp.Diagnostics.AddWarning("Phoenix configuration warning", w.String())
-		m.Warnings = append(m.Warnings, types.StringValue(w.String()))
-	}
-	if m.Warnings == nil {
-		m.Warnings = []types.String{}
 	}
 
 	m.Guests = make(map[string]guestModel, len(estate.Guests))
@@ -196,7 +210,7 @@ func (d *ConfigDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		if sc, ok := scripts[g.ID]; ok {
 			s = &sc
 		}
-		m.Guests[idKey(g.ID)] = newGuestModel(g, s)
+		m.Guests[idKey(g.ID)] = newGuestModel(ctx, g, s)
 		if g.Kind == phoenix.KindVM {
 			vmIDs = append(vmIDs, g.ID)
 		} else {
@@ -212,12 +226,17 @@ func (d *ConfigDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	m.Storages = []storageModel{}
 	for _, st := range estate.Storages {
 		m.Storages = append(m.Storages, storageModel{ID: types.StringValue(st.ID), Type: types.StringValue(st.Type),
-			Content: stringList(st.Content), Path: optString(st.Path)})
+			Content: stringSlice(st.Content), Path: optString(st.Path)})
 	}
 	n := estate.Network
 	m.Network = &hostNetworkModel{Bridge: optString(n.Bridge), Address: optString(n.Address), Gateway: optString(n.Gateway),
-		Nameservers: stringList(n.Nameservers), DefaultSubnet: optString(n.DefaultSubnet)}
-	m.ID = types.StringValue(digest(m.Guests))
+		Nameservers: stringSlice(n.Nameservers), DefaultSubnet: optString(n.DefaultSubnet)}
+	id, err := digest(ctx, &m)
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to digest the phoenix configuration", err.Error())
+		return
+	}
+	m.ID = types.StringValue(id)
 
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
@@ -241,17 +260,53 @@ func addProblems(diags interface {
 	}
 }
 
-// digest hashes the guests' definitions (their source and extra JSON carry
-// everything the typed attributes do not).
-func digest(guests map[string]guestModel) string {
+// digest hashes a canonical encoding of everything the data source read
+// (msgpack of the typed values: object attributes and map keys sorted), so
+// the same files always give the same id and any change inside a guest
+// (network_config, firewall, cloud_init...) changes it.
+func digest(ctx context.Context, m *configDataSourceModel) (string, error) {
 	h := sha256.New()
-	keys := make([]string, 0, len(guests))
-	for k := range guests {
+	keys := make([]string, 0, len(m.Guests))
+	for k := range m.Guests {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(h, "%s=%v;", k, guests[k])
+		obj, d := types.ObjectValueFrom(ctx, specType.AttrTypes, m.Guests[k])
+		if d.HasError() {
+			return "", errors.New("a guest does not match its schema")
+		}
+		tv, err := obj.ToTerraformValue(ctx)
+		if err != nil {
+			return "", err
+		}
+		dv, err := tfprotov6.NewDynamicValue(specType.TerraformType(ctx), tv)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%d:%s:%d:", len(k), k, len(dv.MsgPack))
+		h.Write(dv.MsgPack)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	rest, err := json.Marshal(struct {
+		Storages   []storageModel
+		StorageIDs map[string]string
+		Network    *hostNetworkModel
+	}{m.Storages, m.StorageIDs, m.Network})
+	if err != nil {
+		return "", err
+	}
+	h.Write(rest)
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// stringSlice keeps nil as nil.
+func stringSlice(xs []string) []types.String {
+	if xs == nil {
+		return nil
+	}
+	out := make([]types.String, len(xs))
+	for i, x := range xs {
+		out[i] = types.StringValue(x)
+	}
+	return out
 }

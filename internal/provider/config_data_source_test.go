@@ -1,3 +1,5 @@
+//go:build linux
+
 package provider
 
 import (
@@ -5,10 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 )
@@ -174,4 +179,106 @@ func TestAccConfigDataSource_invalid(t *testing.T) {
 			},
 		},
 	})
+}
+
+// writeFiles writes a phoenix config directory.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func idEstate(gw, port, user string) map[string]string {
+	return map[string]string{
+		"phoenix_hypervisor_config.json": `{"network":{"interfaces":{"name":"vmbr0"}},
+		  "vms":[{"vmid":8000,"name":"vm","template_image":"x.img","cloud_init":{"username":"` + user + `"}}]}`,
+		"phoenix_lxc_configs.json": `{"lxc_configs":{"950":{"name":"web","cores":1,"memory_mb":512,"storage_pool":"local-lvm",
+		  "storage_size_gb":8,"template":"local:vztmpl/debian.tar.zst","network_config":{"name":"eth0","bridge":"vmbr0","ip":"10.0.0.5/24","gw":"` + gw + `"},
+		  "firewall":{"enabled":true,"rules":[{"type":"in","action":"ACCEPT","proto":"tcp","port":"` + port + `"}]}}}}`,
+	}
+}
+
+// phoenix_config's id is a digest of a canonical encoding: two reads of the
+// same files give the same id (so a trigger fed from it is stable and plans
+// are empty), and an edit inside network_config, firewall or cloud_init
+// changes it.
+func TestAccConfigDataSource_stableID(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, idEstate("10.0.0.1", "80", "ops"))
+	cfg := fmt.Sprintf(`
+data "phoenix_config" "x" { config_dir = %q }
+resource "terraform_data" "trigger" { triggers_replace = data.phoenix_config.x.id }
+`, dir)
+	same, differ := statecheck.CompareValue(compare.ValuesSame()), statecheck.CompareValue(compare.ValuesDiffer())
+	id := tfjsonpath.New("id")
+	edit := func(gw, port, user string) func() {
+		return func() { writeFiles(t, dir, idEstate(gw, port, user)) }
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{same.AddStateValue("data.phoenix_config.x", id)}},
+			{
+				Config:            cfg,
+				ConfigPlanChecks:  resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				ConfigStateChecks: []statecheck.StateCheck{same.AddStateValue("data.phoenix_config.x", id), differ.AddStateValue("data.phoenix_config.x", id)},
+			},
+			{PreConfig: edit("10.0.0.254", "80", "ops"), Config: cfg, ConfigStateChecks: []statecheck.StateCheck{differ.AddStateValue("data.phoenix_config.x", id)},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("terraform_data.trigger", plancheck.ResourceActionReplace)}}},
+			{PreConfig: edit("10.0.0.254", "443", "ops"), Config: cfg, ConfigStateChecks: []statecheck.StateCheck{differ.AddStateValue("data.phoenix_config.x", id)}},
+			{PreConfig: edit("10.0.0.254", "443", "admin"), Config: cfg, ConfigStateChecks: []statecheck.StateCheck{differ.AddStateValue("data.phoenix_config.x", id)}},
+		},
+	})
+}
+
+// Diagnostics as a user needs them: a malformed file is reported first and
+// alone, warnings come with errors, and a likely typo names the intended key.
+func TestAccConfigDataSource_diagnostics(t *testing.T) {
+	dir := t.TempDir()
+	tf := newTFRunner(t, t.TempDir(), fmt.Sprintf(`
+terraform {
+  required_providers {
+    phoenix = { source = "registry.terraform.io/phoenix-hypervisor/phoenix" }
+  }
+}
+provider "phoenix" {}
+data "phoenix_config" "x" { config_dir = %q }
+output "extra" { value = data.phoenix_config.x.guests["950"].extra_json }
+`, dir))
+	entry := func(extra string) string {
+		return `{"lxc_configs":{"950":{"name":"web","storage_pool":"local-lvm","storage_size_gb":8,
+		  "template":"local:vztmpl/debian.tar.zst"` + extra + `}}}`
+	}
+	// The hypervisor file is broken; 950 relies on its proxmox_defaults for
+	// cores and memory: only the syntax error is reported.
+	writeFiles(t, dir, map[string]string{
+		"phoenix_hypervisor_config.json": "{\n  \"proxmox_defaults\": {\"lxc\": {\"cores\": 2, \"memory_mb\": 512}},\n}",
+		"phoenix_lxc_configs.json":       entry(""),
+	})
+	code, out := tf.run("plan", "-no-color", "-input=false")
+	if code == 0 || strings.Count(out, "Error: Unable to read the phoenix configuration") != 1 ||
+		!strings.Contains(out, "phoenix_hypervisor_config.json: line 3, column 1: malformed JSON") {
+		t.Fatalf("want the syntax error alone:\n%s", out)
+	}
+	// A typo (a warning naming the intended key) together with an error.
+	writeFiles(t, dir, map[string]string{
+		"phoenix_hypervisor_config.json": `{"proxmox_defaults": {"lxc": {"cores": 2}}}`,
+		"phoenix_lxc_configs.json":       entry(`,"memroy_mb":512,"cores":"two"`),
+	})
+	code, out = tf.run("plan", "-no-color", "-input=false")
+	if code == 0 || !msgRe(`lxc_configs."950".memroy_mb: unknown key "memroy_mb": did you mean "memory_mb"?`).MatchString(out) ||
+		!msgRe(`lxc_configs."950".cores: expected an integer, got "two"`).MatchString(out) || !strings.Contains(out, "Warning: Phoenix configuration warning") {
+		t.Fatalf("want the typo warning together with the errors:\n%s", out)
+	}
+	// The typo alone is a warning; the key stays in extra_json.
+	writeFiles(t, dir, map[string]string{"phoenix_lxc_configs.json": entry(`,"memroy_mb":512,"memory_mb":512,"vllm_model":"q"`)})
+	out = tf.must("apply", "-auto-approve", "-no-color", "-input=false")
+	if !msgRe(`did you mean "memory_mb"?`).MatchString(out) || strings.Contains(out, "vllm_model: unknown key") ||
+		!strings.Contains(out, `extra = "{\"memroy_mb\":512,\"vllm_model\":\"q\"}"`) {
+		t.Fatalf("want one typo warning and the key kept in extra_json:\n%s", out)
+	}
 }

@@ -79,6 +79,61 @@ func lxcOnlyEstate(t *testing.T) string {
 	return dir
 }
 
+// newTFRunner writes main.tf into work and runs the real Terraform CLI there
+// with this provider built from the repository (dev_overrides).
+func newTFRunner(t *testing.T, work, mainTF string) tfRunner {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" || os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+		t.Fatal("this acceptance test needs TF_ACC=1 and TF_ACC_TERRAFORM_PATH (scripts/test.sh sets both)")
+	}
+	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(mainTF), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rc := filepath.Join(work, "terraformrc")
+	rcText := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/phoenix-hypervisor/phoenix\" = %q\n  }\n  direct {}\n}\n", providerBinary(t))
+	if err := os.WriteFile(rc, []byte(rcText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return tfRunner{t: t, dir: work, env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")}
+}
+
+// parallelismFlag spells out -parallelism; 0 is Terraform's default (10).
+func parallelismFlag(n int) string {
+	if n == 0 {
+		n = 10
+	}
+	return fmt.Sprintf("-parallelism=%d", n)
+}
+
+// planActions plans and returns each resource address's actions
+// (["update"], ["delete","create"]...), from terraform show -json.
+func (r tfRunner) planActions(args ...string) map[string][]string {
+	r.t.Helper()
+	r.must(append([]string{"plan", "-input=false", "-no-color", "-out=plan.bin"}, args...)...)
+	cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), "show", "-json", "plan.bin")
+	cmd.Dir, cmd.Env = r.dir, r.env
+	out, err := cmd.Output()
+	if err != nil {
+		r.t.Fatalf("terraform show -json: %v", err)
+	}
+	var plan struct {
+		ResourceChanges []struct {
+			Address string `json:"address"`
+			Change  struct {
+				Actions []string `json:"actions"`
+			} `json:"change"`
+		} `json:"resource_changes"`
+	}
+	if err := json.Unmarshal(out, &plan); err != nil {
+		r.t.Fatalf("terraform show -json: %v\n%s", err, out)
+	}
+	actions := map[string][]string{}
+	for _, rc := range plan.ResourceChanges {
+		actions[rc.Address] = rc.Change.Actions
+	}
+	return actions
+}
+
 type tfRunner struct {
 	t   *testing.T
 	dir string
@@ -156,19 +211,8 @@ module "estate" {
 
 output "guests" { value = module.estate.guests }
 `, filepath.Join(root, "examples", "modules", "phoenix-estate"), cfgDir, filepath.Join(root, "examples", "standins", "bin"))
-	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(mainTF), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rc := filepath.Join(work, "terraformrc")
-	rcText := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/phoenix-hypervisor/phoenix\" = %q\n  }\n  direct {}\n}\n", providerBinary(t))
-	if err := os.WriteFile(rc, []byte(rcText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tf := tfRunner{t: t, dir: work, env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")}
-	par := fmt.Sprintf("-parallelism=%d", parallelism)
-	if parallelism == 0 {
-		par = "-parallelism=10" // Terraform's default, spelled out
-	}
+	tf := newTFRunner(t, work, mainTF)
+	par := parallelismFlag(parallelism)
 
 	tf.must("get", "-no-color")
 	out := tf.must("apply", "-auto-approve", "-input=false", "-no-color", par)

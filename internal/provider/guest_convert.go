@@ -1,17 +1,70 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
 )
 
-// toGuest translates a phoenix_guest spec into the domain model. Null lists
-// stay nil and empty lists stay empty, so the round trip through
-// applyObserved keeps the user's null-or-empty choice.
-func (m *guestModel) toGuest() *phoenix.Guest {
+// fullyKnown reports whether v holds no unknown value at any depth: only
+// then can the spec be turned into a guest (at apply time it always is).
+func fullyKnown(ctx context.Context, v attr.Value) bool {
+	tv, err := v.ToTerraformValue(ctx)
+	return err == nil && tv.IsFullyKnown()
+}
+
+// strs reads a list of strings; null stays nil and empty stays empty.
+func strs(l types.List) []string {
+	if l.IsNull() || l.IsUnknown() {
+		return nil
+	}
+	out := make([]string, 0, len(l.Elements()))
+	for _, e := range l.Elements() {
+		if s, ok := e.(types.String); ok {
+			out = append(out, s.ValueString())
+		}
+	}
+	return out
+}
+
+// objAs reads a nested object into its model; nil when null or unknown.
+func objAs[T any](ctx context.Context, o types.Object) *T {
+	if o.IsNull() || o.IsUnknown() {
+		return nil
+	}
+	var m T
+	if d := o.As(ctx, &m, basetypes.ObjectAsOptions{UnhandledNullAsEmpty: true, UnhandledUnknownAsEmpty: true}); d.HasError() {
+		return nil
+	}
+	return &m
+}
+
+// listAs reads a list of nested objects into their models.
+func listAs[T any](ctx context.Context, l types.List) []T {
+	if l.IsNull() || l.IsUnknown() {
+		return nil
+	}
+	out := make([]T, 0, len(l.Elements()))
+	for _, e := range l.Elements() {
+		if o, ok := e.(types.Object); ok {
+			if m := objAs[T](ctx, o); m != nil {
+				out = append(out, *m)
+			}
+		}
+	}
+	return out
+}
+
+// toGuest translates a spec into the domain model. Null lists stay nil and
+// empty lists stay empty, so the round trip through applyObserved keeps the
+// user's null-or-empty choice. Unknown values read as unset: callers check
+// fullyKnown first where it matters.
+func (m *guestModel) toGuest(ctx context.Context) *phoenix.Guest {
 	g := &phoenix.Guest{
 		Kind:                   phoenix.Kind(m.Kind.ValueString()),
 		ID:                     int(m.VMID.ValueInt64()),
@@ -32,45 +85,50 @@ func (m *guestModel) toGuest() *phoenix.Guest {
 		BootOrder:              m.BootOrder.ValueInt64Pointer(),
 		BootDelay:              m.BootDelay.ValueInt64Pointer(),
 		Unprivileged:           m.Unprivileged.ValueBoolPointer(),
-		PctOptions:             fromStringList(m.PctOptions),
-		LXCOptions:             fromStringList(m.LXCOptions),
+		PctOptions:             strs(m.PctOptions),
+		LXCOptions:             strs(m.LXCOptions),
 		AppArmorProfile:        m.AppArmorProfile.ValueString(),
 		AppArmorManagesNesting: m.AppArmorManagesNesting.ValueBoolPointer(),
-		GPUs:                   fromStringList(m.GPUs),
-		Ports:                  fromStringList(m.Ports),
+		GPUs:                   strs(m.GPUs),
+		Ports:                  strs(m.Ports),
 		ApplicationScript:      m.ApplicationScript.ValueString(),
 	}
 	if !m.CloneFrom.IsNull() && !m.CloneFrom.IsUnknown() {
 		id := int(m.CloneFrom.ValueInt64())
 		g.CloneFrom = &id
 	}
-	if n := m.Network; n != nil {
+	if n := objAs[networkModel](ctx, m.Network); n != nil {
 		g.Network = phoenix.Network{Name: n.Name.ValueString(), Bridge: n.Bridge.ValueString(), IP: n.IP.ValueString(),
-			Gateway: n.Gateway.ValueString(), MAC: n.MAC.ValueString(), Nameservers: fromStringList(n.Nameservers)}
+			Gateway: n.Gateway.ValueString(), MAC: n.MAC.ValueString(), Nameservers: strs(n.Nameservers), SearchDomain: n.SearchDomain.ValueString()}
 	}
-	for _, mp := range m.MountPoints {
+	for _, mp := range listAs[mountPointModel](ctx, m.MountPoints) {
 		g.MountPoints = append(g.MountPoints, phoenix.MountPoint{Type: mp.Type.ValueString(), Name: mp.Name.ValueString(),
 			Storage: mp.Storage.ValueString(), SizeGB: mp.SizeGB.ValueInt64(), HostPath: mp.HostPath.ValueString(), Path: mp.Path.ValueString()})
 	}
-	if fw := m.Firewall; fw != nil {
+	if fw := objAs[firewallModel](ctx, m.Firewall); fw != nil {
 		g.Firewall = &phoenix.Firewall{Enabled: fw.Enabled.ValueBool()}
-		for _, r := range fw.Rules {
+		for _, r := range listAs[firewallRuleModel](ctx, fw.Rules) {
 			g.Firewall.Rules = append(g.Firewall.Rules, phoenix.FirewallRule{Type: r.Type.ValueString(), Action: r.Action.ValueString(),
 				Source: r.Source.ValueString(), Dest: r.Dest.ValueString(), Proto: r.Proto.ValueString(), Port: r.Port.ValueString(), Comment: r.Comment.ValueString()})
 		}
 	}
-	for _, f := range m.Features {
+	for _, f := range listAs[featureModel](ctx, m.Features) {
 		g.Features = append(g.Features, f.Name.ValueString())
 	}
-	for _, d := range m.Dependencies {
-		g.Dependencies = append(g.Dependencies, int(d.ValueInt64()))
+	if !m.Dependencies.IsNull() && !m.Dependencies.IsUnknown() {
+		for _, e := range m.Dependencies.Elements() {
+			if d, ok := e.(types.Int64); ok {
+				g.Dependencies = append(g.Dependencies, int(d.ValueInt64()))
+			}
+		}
 	}
-	if ci := m.CloudInit; ci != nil {
-		g.CloudInit = &phoenix.CloudInit{Username: ci.Username.ValueString(), SSHAuthorizedKeys: fromStringList(ci.SSHAuthorizedKeys), Packages: fromStringList(ci.Packages)}
+	if ci := objAs[cloudInitModel](ctx, m.CloudInit); ci != nil {
+		g.CloudInit = &phoenix.CloudInit{Username: ci.Username.ValueString(), SSHAuthorizedKeys: strs(ci.SSHAuthorizedKeys),
+			Packages: strs(ci.Packages), Password: ci.Password.ValueString()}
 	}
 	if x := m.ExtraJSON.ValueString(); x != "" {
 		var extra map[string]json.RawMessage
-		if json.Unmarshal([]byte(x), &extra) == nil {
+		if json.Unmarshal([]byte(x), &extra) == nil && len(extra) > 0 {
 			g.Extra = extra
 		}
 	}
@@ -79,8 +137,8 @@ func (m *guestModel) toGuest() *phoenix.Guest {
 
 // applyObserved copies what PVE reports (observed into g by the lifecycle
 // package) into the spec, for the fields PVE holds; the rest of the spec is
-// configuration only PVE cannot tell.
-func (m *guestModel) applyObserved(g *phoenix.Guest) {
+// configuration PVE cannot tell.
+func (m *guestModel) applyObserved(ctx context.Context, g *phoenix.Guest) {
 	m.Name = keepNull(m.Name, g.Name)
 	m.Cores = types.Int64PointerValue(g.Cores)
 	m.MemoryMB = types.Int64PointerValue(g.MemoryMB)
@@ -93,52 +151,52 @@ func (m *guestModel) applyObserved(g *phoenix.Guest) {
 	m.PctOptions = stringList(g.PctOptions)
 	m.LXCOptions = stringList(g.LXCOptions)
 	m.AppArmorProfile = keepNull(m.AppArmorProfile, g.AppArmorProfile)
-	if n := m.Network; n != nil {
+	if n := objAs[networkModel](ctx, m.Network); n != nil {
 		n.Name = keepNull(n.Name, g.Network.Name)
 		n.Bridge = keepNull(n.Bridge, g.Network.Bridge)
 		n.IP = keepNull(n.IP, g.Network.IP)
 		n.Gateway = keepNull(n.Gateway, g.Network.Gateway)
 		n.MAC = keepNull(n.MAC, g.Network.MAC)
 		n.Nameservers = stringList(g.Network.Nameservers)
+		n.SearchDomain = keepNull(n.SearchDomain, g.Network.SearchDomain)
+		m.Network = objectOf(ctx, "network", *n)
 	}
+	m.MountPoints = observedMounts(ctx, listAs[mountPointModel](ctx, m.MountPoints), !m.MountPoints.IsNull(), g.MountPoints)
+	if fw := objAs[firewallModel](ctx, m.Firewall); fw != nil && g.Firewall != nil {
+		fw.Enabled = types.BoolValue(g.Firewall.Enabled)
+		if !fw.Rules.IsNull() || len(g.Firewall.Rules) > 0 {
+			fw.Rules = rulesList(ctx, g.Firewall.Rules, listAs[firewallRuleModel](ctx, fw.Rules))
+		}
+		m.Firewall = objectOf(ctx, "firewall", *fw)
+	}
+}
+
+// observedMounts keeps the user's entries (by path) with PVE's sizes and
+// host paths, and adds the ones PVE has that the spec lacks.
+func observedMounts(ctx context.Context, prev []mountPointModel, wasSet bool, observed []phoenix.MountPoint) types.List {
 	byPath := map[string]mountPointModel{}
-	for _, mp := range m.MountPoints {
+	for _, mp := range prev {
 		byPath[mp.Path.ValueString()] = mp
 	}
-	var mps []mountPointModel
-	for _, mp := range g.MountPoints {
-		prev, ok := byPath[mp.Path]
+	mps := make([]mountPointModel, 0, len(observed))
+	for _, mp := range observed {
+		p, ok := byPath[mp.Path]
 		if !ok {
-			prev = mountPointModel{Type: types.StringValue(mp.Type), Name: types.StringNull(), Storage: optString(mp.Storage),
-				SizeGB: types.Int64Null(), HostPath: optString(mp.HostPath), Path: types.StringValue(mp.Path)}
+			p = newMountPointModel(mp)
+			p.Name = types.StringNull()
+			p.SizeGB = types.Int64Null()
 		}
 		if mp.Type == "bind" {
-			prev.HostPath = types.StringValue(mp.HostPath)
+			p.HostPath = types.StringValue(mp.HostPath)
 		} else {
-			prev.SizeGB = types.Int64Value(mp.SizeGB)
+			p.SizeGB = types.Int64Value(mp.SizeGB)
 		}
-		mps = append(mps, prev)
+		mps = append(mps, p)
 	}
-	if mps == nil && m.MountPoints != nil {
-		mps = []mountPointModel{}
+	if len(mps) == 0 && !wasSet {
+		return types.ListNull(objectType("mount_points"))
 	}
-	m.MountPoints = mps
-	if fw := m.Firewall; fw != nil && g.Firewall != nil {
-		fw.Enabled = types.BoolValue(g.Firewall.Enabled)
-		if fw.Rules != nil || len(g.Firewall.Rules) > 0 {
-			rules := make([]firewallRuleModel, 0, len(g.Firewall.Rules))
-			for i, r := range g.Firewall.Rules {
-				rm := firewallRuleModel{Type: optString(r.Type), Action: optString(r.Action), Source: optString(r.Source),
-					Dest: optString(r.Dest), Proto: optString(r.Proto), Port: optString(r.Port), Comment: optString(r.Comment)}
-				// PVE stores a rule without type as "in": keep the user's null.
-				if i < len(fw.Rules) && fw.Rules[i].Type.IsNull() && r.Type == "in" {
-					rm.Type = types.StringNull()
-				}
-				rules = append(rules, rm)
-			}
-			fw.Rules = rules
-		}
-	}
+	return listOf(ctx, "mount_points", mps)
 }
 
 // keepNull returns null when the user left a value null, else the observed value.
@@ -147,15 +205,4 @@ func keepNull(prev types.String, observed string) types.String {
 		return prev
 	}
 	return types.StringValue(observed)
-}
-
-func fromStringList(xs []types.String) []string {
-	if xs == nil {
-		return nil
-	}
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = x.ValueString()
-	}
-	return out
 }

@@ -1,207 +1,213 @@
 package provider
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"io"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/lifecycle"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/provision"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 )
 
-// A guest carries its own definition: the applied spec, the scripts that ran
-// and the resource's settings are written, compressed, into the last line of
-// its PVE description. PVE cannot hold most of the spec (scripts, clone
-// source, template path), so this is what lets `terraform import` produce a
-// state whose next plan is empty, and what survives a lost state file.
+// Import. A guest this provider created is restored from its metadata; any
+// other guest from what PVE can tell (storage from the root disk, sizes,
+// cores, network, mount points, firewall...). What import cannot restore
+// (creation-only inputs PVE cannot tell, inline contents stored only as
+// digests) is null in the imported state and recorded in private state, so
+// the creation-only ones never force replacement of the imported guest: the
+// next plan is empty or in place only. The record lasts until the next
+// successful Create or Update writes the configuration into state.
 
-const metaPrefix = "phoenix-meta:v1:"
+// privateImported is the private state key of an imported guest.
+const privateImported = "imported"
 
-type guestMeta struct {
-	Spec         string            `json:"s"` // base64 msgpack of the spec object
-	Provisioned  map[string]string `json:"p,omitempty"`
-	Started      bool              `json:"started"`
-	AllowRestart bool              `json:"allow_restart,omitempty"`
-	Taint        bool              `json:"taint_on_failure"`
-	WarnOnly     bool              `json:"health_checks_warn_only,omitempty"`
-	Node         string            `json:"node,omitempty"`
+// importMarker is the private state of an imported guest.
+type importMarker struct {
+	V int `json:"v"`
+	// Unrestored lists spec attributes import could not restore, by path
+	// ("spec.template", "spec.features[0].content").
+	Unrestored []string `json:"unrestored,omitempty"`
 }
 
-// specType is the object type of the spec attribute.
-func specType() types.ObjectType {
-	a := rschema.SingleNestedAttribute{Attributes: specAttributes(guestFields, true)}
-	return a.GetType().(types.ObjectType)
+type privateGetter interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
 }
 
-// describe renders the description that carries the metadata.
-func describe(ctx context.Context, m *guestResourceModel, recs []provision.Record) (string, error) {
-	obj, d := types.ObjectValueFrom(ctx, specType().AttrTypes, m.Spec)
-	if d.HasError() {
-		return "", errors.New("cannot encode spec")
+func readMarker(ctx context.Context, p privateGetter) (*importMarker, diag.Diagnostics) {
+	raw, diags := p.GetKey(ctx, privateImported)
+	if len(raw) == 0 {
+		return nil, diags
 	}
-	tv, err := obj.ToTerraformValue(ctx)
-	if err != nil {
-		return "", err
+	var m importMarker
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return &importMarker{V: 1}, diags
 	}
-	dv, err := tfprotov6.NewDynamicValue(specType().TerraformType(ctx), tv)
-	if err != nil {
-		return "", err
+	return &m, diags
+}
+
+const replaceDesc = "Creation-only input: changing it recreates the guest (never for a value import could not read back)."
+
+// replaces decides a creation-only input's replacement. An imported guest
+// is not replaced for a value the spec does not set, nor for one PVE could
+// not tell at import: the guest is what the user imported.
+func replaces(ctx context.Context, private privateGetter, p path.Path, stateNull, planNull bool) (bool, diag.Diagnostics) {
+	m, diags := readMarker(ctx, private)
+	if m == nil {
+		return true, diags
 	}
-	meta := guestMeta{Spec: base64.StdEncoding.EncodeToString(dv.MsgPack), Provisioned: map[string]string{},
-		Started: m.Started.ValueBool(), AllowRestart: m.AllowRestart.ValueBool(), Taint: m.TaintOnFailure.ValueBool(),
-		WarnOnly: m.HealthChecksWarnOnly.ValueBool(), Node: m.Node.ValueString()}
-	for _, r := range recs {
-		if r.Status == provision.StatusOK {
-			meta.Provisioned[r.Name] = r.Digest
+	if planNull || (stateNull && slices.Contains(m.Unrestored, p.String())) {
+		return false, diags
+	}
+	return true, diags
+}
+
+func replaceString(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+	resp.RequiresReplace, resp.Diagnostics = replaces(ctx, req.Private, req.Path, req.StateValue.IsNull(), req.PlanValue.IsNull())
+}
+
+func replaceInt64(ctx context.Context, req planmodifier.Int64Request, resp *int64planmodifier.RequiresReplaceIfFuncResponse) {
+	resp.RequiresReplace, resp.Diagnostics = replaces(ctx, req.Private, req.Path, req.StateValue.IsNull(), req.PlanValue.IsNull())
+}
+
+func replaceBool(ctx context.Context, req planmodifier.BoolRequest, resp *boolplanmodifier.RequiresReplaceIfFuncResponse) {
+	resp.RequiresReplace, resp.Diagnostics = replaces(ctx, req.Private, req.Path, req.StateValue.IsNull(), req.PlanValue.IsNull())
+}
+
+// restored is what import found of a guest.
+type restored struct {
+	found      lifecycle.Found
+	guest      *phoenix.Guest // what lifecycle.Read observes into
+	spec       *guestModel    // nil: no usable metadata, see foreignSpec
+	set        *settings
+	prov       map[string]string
+	unrestored []string
+	warnings   []string
+}
+
+// restore builds the imported state's configuration from what the guest
+// tells: its metadata, or, for a guest this provider did not create, PVE's
+// configuration (observed by lifecycle.Read afterwards).
+func restore(ctx context.Context, f lifecycle.Found, id int) restored {
+	label := f.Ref.String()
+	if f.MetaErr != nil {
+		return foreign(ctx, f, id, label+" carries phoenix metadata that cannot be read ("+f.MetaErr.Error()+"); it is imported from PVE's configuration only.")
+	}
+	if f.Meta == nil || f.Meta.ID != id {
+		return foreign(ctx, f, id, label+" was not created by this provider, so it is imported from PVE's configuration: "+
+			"its template and clone source are unknown to PVE and stay unset in state (they never force its replacement), "+
+			"and its feature scripts run once on the next apply unless `provisioned` matches.")
+	}
+	spec, rec, err := decodeRecord(ctx, f.Meta.Record)
+	if err != nil || spec == nil {
+		why := "holds no spec (it did not fit PVE's description limit)"
+		if err != nil {
+			why = "cannot be read (" + err.Error() + ")"
+		}
+		out := foreign(ctx, f, id, label+"'s recorded definition "+why+"; it is imported from PVE's configuration.")
+		out.prov = f.Meta.Provisioned
+		return out
+	}
+	out := restored{spec: spec, set: &rec.Settings, prov: f.Meta.Provisioned}
+	for _, p := range rec.unrestored() {
+		out.unrestored = append(out.unrestored, "spec."+p)
+	}
+	if len(out.unrestored) > 0 {
+		out.warnings = append(out.warnings, label+" is imported from its metadata, which stores only digests of "+strings.Join(rec.unrestored(), ", ")+
+			" (descriptions are readable by anyone with audit rights). These are null in state: the next plan shows them as in-place changes, "+
+			"and scripts whose digest matches `provisioned` do not run again.")
+	}
+	return out
+}
+
+// foreign is the import of a guest without usable metadata: every field
+// PVE holds is observed (see foreignSpec), and the creation-only inputs PVE
+// cannot tell are recorded as unrestored.
+func foreign(_ context.Context, f lifecycle.Found, id int, warning string) restored {
+	out := restored{warnings: []string{warning}}
+	for _, x := range guestFields {
+		if x.untold {
+			out.unrestored = append(out.unrestored, "spec."+x.name)
 		}
 	}
-	raw, err := json.Marshal(meta)
-	if err != nil {
-		return "", err
-	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	_, _ = zw.Write(raw)
-	_ = zw.Close()
-	return "Managed by Terraform (phoenix_guest); the line below records its definition for import.\n" +
-		metaPrefix + base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+	return out
 }
 
-// decodeMeta reads the metadata line of a description.
-func decodeMeta(ctx context.Context, description string) (*guestModel, *guestMeta, error) {
-	i := strings.LastIndex(description, metaPrefix)
-	if i < 0 {
-		return nil, nil, nil
+// foreignSpec is the spec of a guest without metadata, from g as
+// lifecycle.Read observed it (an importableGuest). Values PVE reports for
+// settings it defaults (no mount points, no feature flags, no boot delay)
+// stay null, as a spec that omits them.
+func foreignSpec(ctx context.Context, g *phoenix.Guest, f lifecycle.Found) *guestModel {
+	if len(g.PctOptions) == 0 {
+		g.PctOptions = nil
 	}
-	line := strings.TrimSpace(strings.SplitN(description[i+len(metaPrefix):], "\n", 2)[0])
-	zipped, err := base64.StdEncoding.DecodeString(line)
-	if err != nil {
-		return nil, nil, err
+	if len(g.LXCOptions) == 0 {
+		g.LXCOptions = nil
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(zipped))
-	if err != nil {
-		return nil, nil, err
+	if g.BootDelay != nil && *g.BootDelay == 0 {
+		g.BootDelay = nil
 	}
-	raw, err := io.ReadAll(io.LimitReader(zr, 1<<20))
-	if err != nil {
-		return nil, nil, err
-	}
-	var meta guestMeta
-	if err := json.Unmarshal(raw, &meta); err != nil {
-		return nil, nil, err
-	}
-	mp, err := base64.StdEncoding.DecodeString(meta.Spec)
-	if err != nil {
-		return nil, nil, err
-	}
-	tv, err := (&tfprotov6.DynamicValue{MsgPack: mp}).Unmarshal(specType().TerraformType(ctx))
-	if err != nil {
-		return nil, nil, err
-	}
-	v, err := specType().ValueFromTerraform(ctx, tv)
-	if err != nil {
-		return nil, nil, err
-	}
-	var spec guestModel
-	if d := v.(basetypes.ObjectValue).As(ctx, &spec, basetypes.ObjectAsOptions{}); d.HasError() {
-		return nil, nil, errors.New("metadata does not match the spec schema")
-	}
-	return &spec, &meta, nil
+	spec := newGuestModel(ctx, g, nil)
+	spec.Source, spec.ExtraJSON, spec.IsTemplate = types.StringNull(), types.StringNull(), types.BoolValue(f.Template)
+	spec.Storage = optString(f.Storage)
+	return &spec
 }
 
-// loadImported fills an imported state from the guest's metadata when it has
-// some; ok is false for guests created outside this provider.
-func (r *GuestResource) loadImported(ctx context.Context, env lifecycle.Env, id int, state *guestResourceModel, diags *diag.Diagnostics) (ok bool) {
-	ref, found, err := env.API.Locate(ctx, id)
-	if err != nil || !found {
-		return false
+func kindOf(f lifecycle.Found) phoenix.Kind {
+	if f.Ref.Kind == "qemu" {
+		return phoenix.KindVM
 	}
-	cfg, err := env.API.Config(ctx, ref)
-	if err != nil {
-		return false
-	}
-	spec, meta, err := decodeMeta(ctx, cfg.Values["description"])
-	if err != nil {
-		diags.AddWarning("Guest metadata unreadable", "The description of guest "+ref.String()+" holds phoenix metadata that cannot be read ("+err.Error()+"); importing from PVE's configuration only.")
-		return false
-	}
-	if spec == nil {
-		return false
-	}
-	state.Spec = spec
-	elems := map[string]attr.Value{}
-	for k, v := range meta.Provisioned {
-		elems[k] = types.StringValue(v)
-	}
-	state.Provisioned = types.MapValueMust(types.StringType, elems)
-	state.Started = types.BoolValue(meta.Started)
-	state.AllowRestart = types.BoolValue(meta.AllowRestart)
-	state.TaintOnFailure = types.BoolValue(meta.Taint)
-	state.HealthChecksWarnOnly = types.BoolValue(meta.WarnOnly)
-	if meta.Node != "" {
-		state.Node = types.StringValue(meta.Node)
-	}
-	return true
+	return phoenix.KindLXC
+}
+
+// importableGuest is a model with every PVE-held field marked as managed, so
+// lifecycle.Read observes all of them for an imported guest.
+func importableGuest(id int, kind phoenix.Kind) *phoenix.Guest {
+	zero, f := int64(0), false
+	return &phoenix.Guest{Kind: kind, ID: id, Name: "?", Cores: &zero, MemoryMB: &zero, SwapMB: &zero, DiskSizeGB: &zero,
+		StartAtBoot: &f, BootOrder: &zero, BootDelay: &zero, Unprivileged: &f, PctOptions: []string{}, LXCOptions: []string{},
+		Network:  phoenix.Network{Name: "?", Bridge: "?", IP: "?", Gateway: "?", MAC: "?", Nameservers: []string{"?"}, SearchDomain: "?"},
+		Firewall: &phoenix.Firewall{Rules: []phoenix.FirewallRule{}}, MountPoints: []phoenix.MountPoint{}}
 }
 
 // importDefaults gives an imported state the schema defaults and empty
-// computed values, as a create would.
-func importDefaults(state *guestResourceModel) {
-	if state.Started.IsNull() {
-		state.Started = types.BoolValue(true)
+// computed values, as a create would, then what the record restores.
+func importDefaults(state *guestResourceModel, r restored) {
+	state.Started, state.AllowRestart = types.BoolValue(true), types.BoolValue(false)
+	state.TaintOnFailure, state.HealthChecksWarnOnly = types.BoolValue(true), types.BoolValue(false)
+	if s := r.set; s != nil {
+		state.Started, state.AllowRestart = types.BoolValue(s.Started), types.BoolValue(s.AllowRestart)
+		state.TaintOnFailure, state.HealthChecksWarnOnly = types.BoolValue(s.Taint), types.BoolValue(s.WarnOnly)
+		state.Node = optString(s.Node)
+		state.ScriptTimeoutSeconds = types.Int64PointerValue(s.ScriptTimeout)
+		if s.ConfigDir != "" {
+			state.Estate = types.ObjectValueMust(estateType.AttrTypes, map[string]attr.Value{
+				"config_dir": types.StringValue(s.ConfigDir), "features_dir": optString(s.FeaturesDir)})
+		}
 	}
-	if state.AllowRestart.IsNull() {
-		state.AllowRestart = types.BoolValue(false)
+	elems := map[string]attr.Value{}
+	for k, v := range r.prov {
+		elems[k] = types.StringValue(v)
 	}
-	if state.TaintOnFailure.IsNull() {
-		state.TaintOnFailure = types.BoolValue(true)
-	}
-	if state.HealthChecksWarnOnly.IsNull() {
-		state.HealthChecksWarnOnly = types.BoolValue(false)
-	}
-	if state.Provisioned.IsNull() {
-		state.Provisioned = types.MapValueMust(types.StringType, map[string]attr.Value{})
-	}
+	state.Provisioned = types.MapValueMust(types.StringType, elems)
 	state.PendingRestart = stringListValue(nil)
 	state.Health = healthList(nil)
 	state.ProvisioningError = types.StringNull()
 }
 
-// specFromObserved builds a spec from what PVE holds, for a guest without
-// metadata: the configuration-only fields stay null.
-func specFromObserved(g *phoenix.Guest) *guestModel {
-	m := newGuestModel(g, nil)
-	m.Source = types.StringNull()
-	m.ExtraJSON = types.StringNull()
-	m.IsTemplate = types.BoolNull()
-	return &m
-}
-
-// writeMeta records the applied definition in the guest's description when
-// it changed; a failure only warns, as the guest itself is fine.
-func (r *GuestResource) writeMeta(ctx context.Context, env lifecycle.Env, ref pve.Ref, m *guestResourceModel, recs []provision.Record, diags *diag.Diagnostics) {
-	desc, err := describe(ctx, m, recs)
-	if err == nil && len(desc) > 8000 {
-		err = errors.New("the definition is larger than PVE's 8 KiB description limit")
+func specObjectMust(spec *guestModel) types.Object {
+	v, d := types.ObjectValueFrom(context.Background(), specType.AttrTypes, spec)
+	if d.HasError() {
+		panic("provider bug: the spec model does not match its schema")
 	}
-	if err == nil {
-		err = lifecycle.SetDescription(ctx, env, ref, desc)
-	}
-	if err != nil {
-		diags.AddWarning("Unable to record guest metadata", "Guest "+m.ID.ValueString()+" works, but its definition could not be stored in its description ("+err.Error()+"); importing it later will show configuration-only fields as changes.")
-	}
+	return v
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +24,8 @@ import (
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/provision"
 )
 
+const shrinkDesc = "PVE only grows disks: a smaller size recreates the guest."
+
 // shrinks makes a smaller disk a replacement: PVE only grows disks.
 func shrinks(_ context.Context, req planmodifier.Int64Request, resp *int64planmodifier.RequiresReplaceIfFuncResponse) {
 	if req.StateValue.IsNull() || req.PlanValue.IsNull() || req.PlanValue.IsUnknown() {
@@ -31,19 +34,14 @@ func shrinks(_ context.Context, req planmodifier.Int64Request, resp *int64planmo
 	resp.RequiresReplace = req.PlanValue.ValueInt64() < req.StateValue.ValueInt64()
 }
 
-// steps reads every script the spec names, so a missing file is a
+// specSteps reads every script the spec names, so a missing file is a
 // plan-time error naming the feature and the path looked at.
-func specSteps(spec *guestModel, timeout time.Duration) ([]provision.Step, diag.Diagnostics) {
+func specSteps(ctx context.Context, spec *guestModel, timeout time.Duration) ([]provision.Step, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	var steps []provision.Step
-	for i, f := range spec.Features {
+	for i, f := range listAs[featureModel](ctx, spec.Features) {
 		name := f.Name.ValueString()
 		at := path.Root("spec").AtName("features").AtListIndex(i)
-		if !phoenix.ValidFeatureName(name) {
-			diags.AddAttributeError(at.AtName("name"), "Invalid feature name",
-				fmt.Sprintf("feature %q is not a plain name (letters, digits, '.', '_', '-'); it becomes a file name", name))
-			continue
-		}
 		content, src, err := scriptContent(f.Path, f.Content)
 		if err != nil {
 			diags.AddAttributeError(at, "Unable to read feature script", fmt.Sprintf("feature %q: %v", name, err))
@@ -78,10 +76,10 @@ func scriptContent(p, content types.String) ([]byte, string, error) {
 	return nil, "", fmt.Errorf("neither path nor content is set; give a script path (or features_dir in phoenix_config) or inline content")
 }
 
-func specChecks(spec *guestModel, warnOnly bool) ([]provision.Check, diag.Diagnostics) {
+func specChecks(ctx context.Context, spec *guestModel, warnOnly bool) ([]provision.Check, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	var out []provision.Check
-	for i, h := range spec.HealthChecks {
+	for i, h := range listAs[healthCheckModel](ctx, spec.HealthChecks) {
 		c := provision.Check{Name: h.Name.ValueString(), Type: provision.CheckScript, Path: h.Path.ValueString(), WarnOnly: warnOnly,
 			Retries: int(h.Retries.ValueInt64()), Interval: time.Duration(h.Interval.ValueInt64()) * time.Second}
 		if h.Type.ValueString() == "command" || (!h.Command.IsNull() && h.Path.IsNull()) {
@@ -100,46 +98,60 @@ func specChecks(spec *guestModel, warnOnly bool) ([]provision.Check, diag.Diagno
 	return out, diags
 }
 
-// options builds the lifecycle options of an apply from the plan (and the
-// prior state's records).
-func (r *GuestResource) options(plan guestResourceModel, state *guestResourceModel) (lifecycle.Options, diag.Diagnostics) {
+// options builds the lifecycle options of an operation.
+func (c *ProviderConfig) options(ctx context.Context, in buildInput) (lifecycle.Options, error) {
 	timeout := provision.DefaultStepTimeout
-	if !plan.ScriptTimeoutSeconds.IsNull() {
-		timeout = time.Duration(plan.ScriptTimeoutSeconds.ValueInt64()) * time.Second
+	if in.set.ScriptTimeout != nil {
+		timeout = time.Duration(*in.set.ScriptTimeout) * time.Second
 	}
-	steps, diags := specSteps(plan.Spec, timeout)
-	checks, d := specChecks(plan.Spec, plan.HealthChecksWarnOnly.ValueBool())
+	steps, diags := specSteps(ctx, &in.spec, timeout)
+	checks, d := specChecks(ctx, &in.spec, in.set.WarnOnly)
 	diags.Append(d...)
-	g := plan.Spec.toGuest()
+	g := in.spec.toGuest(ctx)
 	ctxJSON, err := guestContext(g)
 	if err != nil {
 		diags.AddError("Unable to build the feature scripts' context", err.Error())
 	}
 	var common []byte
-	if p := plan.Spec.CommonUtils.ValueString(); p != "" {
+	if p := in.spec.CommonUtils.ValueString(); p != "" {
 		if common, err = os.ReadFile(p); err != nil {
-			diags.AddAttributeError(path.Root("spec").AtName("common_utils"), "Unable to read common utils", err.Error())
+			diags.AddError("Unable to read common utils", err.Error())
 		}
 	}
-	opts := lifecycle.Options{
-		Started:      plan.Started.ValueBool(),
-		AllowRestart: plan.AllowRestart.ValueBool(),
+	desc, err := metadata(ctx, in.spec, in.set, false, in.prev)
+	if err != nil {
+		diags.AddError("Unable to describe the guest", err.Error())
+	}
+	if diags.HasError() {
+		return lifecycle.Options{}, diagError(diags)
+	}
+	secrets := c.secrets()
+	if g.CloudInit != nil && g.CloudInit.Password != "" {
+		secrets = append(secrets, g.CloudInit.Password)
+	}
+	return lifecycle.Options{
+		Started:      in.set.Started,
+		AllowRestart: in.set.AllowRestart,
 		Provision: provision.Spec{GuestID: g.ID, GuestName: g.Name, GuestKind: string(g.Kind), Context: ctxJSON,
-			CommonUtils: common, Steps: steps, Secrets: r.secrets()},
-		Checks: checks,
-	}
-	if state != nil {
-		opts.Previous = recordsFromMap(state.Provisioned)
-	}
-	return opts, diags
+			CommonUtils: common, Steps: steps, Secrets: secrets},
+		Checks:      checks,
+		Previous:    in.prev,
+		Description: desc,
+	}, nil
 }
 
-func (r *GuestResource) secrets() []string {
-	if r.cfg == nil {
-		return nil
+// diagError joins error diagnostics into one error.
+func diagError(diags diag.Diagnostics) error {
+	var parts []string
+	for _, d := range diags.Errors() {
+		parts = append(parts, d.Summary()+": "+d.Detail())
 	}
+	return fmt.Errorf("%s", strings.Join(parts, "\n"))
+}
+
+func (c *ProviderConfig) secrets() []string {
 	var out []string
-	for _, s := range []string{r.cfg.Password, r.cfg.SSH.Password, r.cfg.APIToken} {
+	for _, s := range []string{c.Password, c.SSH.Password, c.APIToken} {
 		if s != "" {
 			out = append(out, s)
 		}
@@ -239,16 +251,26 @@ func healthList(results []provision.CheckResult) types.List {
 	return types.ListValueMust(healthObjectType, elems)
 }
 
-// ModifyPlan validates what only the provider can (VM support, root-only
-// settings, scripts on disk), and plans the computed attributes: which
-// scripts will run, the run state, and whether a restart will be pending.
+// kindLabel names a guest of the spec's kind in messages.
+func kindLabel(kind types.String) string {
+	if kind.ValueString() == string(phoenix.KindVM) {
+		return "VM"
+	}
+	return "CT"
+}
+
+// ModifyPlan does what schema plan modifiers cannot: it refuses what cannot
+// work (VMs in this build, container templates, root-only settings without a
+// root@pam ticket, missing scripts), plans `provisioned` from the scripts'
+// digests, and, when Update will run, marks the values it recomputes as
+// unknown and warns about changes that wait for a restart.
 func (r *GuestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
 	}
 	var plan guestResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || plan.Spec == nil {
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	var state *guestResourceModel
@@ -256,83 +278,93 @@ func (r *GuestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		state = &guestResourceModel{}
 		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 	}
-	if k := plan.Spec.Kind.ValueString(); k == "vm" {
-		resp.Diagnostics.AddAttributeError(path.Root("spec").AtName("kind"), "Unable to plan VM "+plan.Spec.VMID.String(),
+	spec := objAs[guestModel](ctx, plan.Spec)
+	if spec == nil {
+		return // unknown as a whole: checked once known
+	}
+	label := kindLabel(spec.Kind) + " " + spec.VMID.String()
+	if k := spec.Kind.ValueString(); k == "vm" {
+		resp.Diagnostics.AddAttributeError(path.Root("spec").AtName("kind"), "Unable to plan VM "+spec.VMID.String(),
 			"phoenix_guest manages LXC containers for now; VM support (cloud images, templates, cloud-init, the guest agent) is the next issue. "+
 				"Remove VMs from the estate (or filter them out of for_each) until then.")
 		return
-	} else if k != "lxc" && !plan.Spec.Kind.IsUnknown() {
-		resp.Diagnostics.AddAttributeError(path.Root("spec").AtName("kind"), "Invalid guest kind", fmt.Sprintf("expected \"lxc\" or \"vm\", got %q", k))
-		return
 	}
-	if plan.Spec.IsTemplate.ValueBool() {
-		resp.Diagnostics.AddAttributeError(path.Root("spec").AtName("is_template"), "Unable to plan CT "+plan.Spec.VMID.String(),
-			"converting a container into a PVE template is not supported yet: phoenix's container templates are snapshots, "+
+	if spec.IsTemplate.ValueBool() && spec.Kind.ValueString() == string(phoenix.KindLXC) {
+		resp.Diagnostics.AddAttributeError(path.Root("spec").AtName("is_template"), "Unable to plan "+label,
+			"phoenix_guest does not convert containers into PVE templates: phoenix's container templates are snapshots, "+
 				"so set template_snapshot_name and clone with clone_from/clone_snapshot instead.")
 		return
 	}
-	r.checkRootOnly(plan.Spec, &resp.Diagnostics)
-	timeout := provision.DefaultStepTimeout
-	steps, diags := specSteps(plan.Spec, timeout)
-	resp.Diagnostics.Append(diags...)
-	_, diags = specChecks(plan.Spec, false)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
+	r.checkRootOnly(ctx, spec, &resp.Diagnostics)
+	scriptsKnown := fullyKnown(ctx, spec.Features) && fullyKnown(ctx, spec.ApplicationScript) && fullyKnown(ctx, spec.HealthChecks)
+	var steps []provision.Step
+	if scriptsKnown {
+		var diags diag.Diagnostics
+		steps, diags = specSteps(ctx, spec, provision.DefaultStepTimeout)
+		resp.Diagnostics.Append(diags...)
+		_, diags = specChecks(ctx, spec, false)
+		resp.Diagnostics.Append(diags...)
 	}
-	status := map[bool]string{true: "running", false: "stopped"}[plan.Started.ValueBool()]
-	plan.Status = types.StringValue(status)
-	if state == nil {
-		// Everything runs at creation; the outcome is known after apply.
-		plan.Provisioned = types.MapUnknown(types.StringType)
-		plan.ProvisioningError = types.StringUnknown()
+	if resp.Diagnostics.HasError() || state == nil {
+		return // at creation every computed value is known after apply
+	}
+	r.planProvisioned(ctx, &plan, state, steps, scriptsKnown, label, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	// Whether Update runs is whether the plan differs from the state, which
+	// covers every attribute without a list kept by hand.
+	if !resp.Plan.Raw.Equal(req.State.Raw) {
 		plan.PendingRestart = types.ListUnknown(types.StringType)
 		plan.Health = types.ListUnknown(healthObjectType)
-		plan.CurrentNode = types.StringUnknown()
+		plan.ProvisioningError = types.StringNull()
+		r.warnRestart(ctx, spec, state, plan.AllowRestart.ValueBool(), label, &resp.Diagnostics)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	}
+}
+
+// planProvisioned plans `provisioned`: a changed digest, trigger or new
+// feature shows as a change of exactly that entry.
+func (r *GuestResource) planProvisioned(ctx context.Context, plan, state *guestResourceModel, steps []provision.Step, known bool, label string, diags *diag.Diagnostics) {
+	if !known {
+		plan.Provisioned = types.MapUnknown(types.StringType)
 		return
 	}
-	// Computed values stay as they are unless this apply changes them.
-	plan.CurrentNode = state.CurrentNode
-	plan.Provisioned = state.Provisioned
-	plan.PendingRestart = state.PendingRestart
-	plan.Health = state.Health
-	plan.ProvisioningError = state.ProvisioningError
 	want := desiredDigests(steps)
 	toRun := provision.Pending(steps, recordsFromMap(state.Provisioned))
+	plan.Provisioned = state.Provisioned
 	switch {
-	case !plan.Started.ValueBool() && (len(toRun) > 0 || !want.Equal(state.Provisioned)):
-		resp.Diagnostics.AddWarning("Feature scripts of CT "+plan.Spec.VMID.String()+" wait",
+	case len(toRun) == 0 && want.Equal(state.Provisioned):
+	case !plan.Started.ValueBool():
+		diags.AddWarning("Feature scripts of "+label+" wait",
 			"started = false: scripts run inside a running guest, so "+joinNames(toRun)+" will run once the guest is started.")
-	case len(toRun) > 0 || !want.Equal(state.Provisioned):
+	default:
 		plan.Provisioned = want
-		plan.Health = types.ListUnknown(healthObjectType)
-		plan.ProvisioningError = types.StringNull()
 		if len(toRun) > 0 {
-			resp.Diagnostics.AddWarning("Feature scripts will run on CT "+plan.Spec.VMID.String(),
+			diags.AddWarning("Feature scripts will run on "+label,
 				"This apply runs: "+joinNames(toRun)+". Scripts have no undo; a removed feature is only dropped from `provisioned`.")
 		}
 	}
-	if updates(ctx, &plan, state) {
-		// Any update re-runs the health checks and re-evaluates pending keys.
-		plan.PendingRestart = types.ListUnknown(types.StringType)
-		plan.Health = types.ListUnknown(healthObjectType)
-		if needs := restartFields(plan.Spec, state.Spec); len(needs) > 0 && state.Status.ValueString() == "running" && !plan.AllowRestart.ValueBool() {
-			resp.Diagnostics.AddWarning("Changes to CT "+plan.Spec.VMID.String()+" need a restart",
-				"Changing "+joinNames(needs)+" on a running container takes effect at its next restart; allow_restart = false, so the guest is not restarted "+
-					"and the change shows in pending_restart.")
-		}
-	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// updates reports whether the plan differs from the state, i.e. whether
-// Terraform will call Update.
-func updates(ctx context.Context, plan, state *guestResourceModel) bool {
-	return !specEqual(ctx, plan.Spec, state.Spec) || !plan.Started.Equal(state.Started) || !plan.Status.Equal(state.Status) ||
-		!plan.Node.Equal(state.Node) || !plan.AllowRestart.Equal(state.AllowRestart) || !plan.TaintOnFailure.Equal(state.TaintOnFailure) ||
-		!plan.HealthChecksWarnOnly.Equal(state.HealthChecksWarnOnly) || !plan.ScriptTimeoutSeconds.Equal(state.ScriptTimeoutSeconds) ||
-		!plan.Provisioned.Equal(state.Provisioned) || !plan.Timeouts.Object.Equal(state.Timeouts.Object)
+// warnRestart warns about changed fields the field table marks as waiting
+// for a restart of a running guest of this kind.
+func (r *GuestResource) warnRestart(ctx context.Context, spec *guestModel, state *guestResourceModel, allow bool, label string, diags *diag.Diagnostics) {
+	if allow || state.Status.ValueString() != "running" || state.Spec.IsNull() {
+		return
+	}
+	planAttrs, _ := types.ObjectValueFrom(ctx, specType.AttrTypes, spec)
+	have, want := state.Spec.Attributes(), planAttrs.Attributes()
+	kind := phoenix.Kind(spec.Kind.ValueString())
+	var needs []string
+	for _, x := range guestFields {
+		if slices.Contains(x.restart, kind) && !want[x.name].Equal(have[x.name]) {
+			needs = append(needs, x.name)
+		}
+	}
+	if len(needs) > 0 {
+		diags.AddWarning("Changes to "+label+" need a restart",
+			"Changing "+joinNames(needs)+" on a running guest takes effect at its next restart; allow_restart = false, so the guest is not restarted "+
+				"and the change shows in pending_restart.")
+	}
 }
 
 func joinNames(xs []string) string {
@@ -340,64 +372,23 @@ func joinNames(xs []string) string {
 	return string(b)
 }
 
-// restartFields lists changed spec fields whose change needs a restart.
-func restartFields(plan, state *guestModel) []string {
-	var out []string
-	if state == nil {
-		return nil
-	}
-	if !listEqual(plan.PctOptions, state.PctOptions) {
-		out = append(out, "pct_options")
-	}
-	if !listEqual(plan.LXCOptions, state.LXCOptions) || !plan.AppArmorProfile.Equal(state.AppArmorProfile) {
-		out = append(out, "lxc_options")
-	}
-	if !listEqual(plan.GPUs, state.GPUs) {
-		out = append(out, "gpus")
-	}
-	return out
-}
-
-func listEqual(a, b []types.String) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !a[i].Equal(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func specEqual(ctx context.Context, a, b *guestModel) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	va, d1 := types.ObjectValueFrom(ctx, specType().AttrTypes, a)
-	vb, d2 := types.ObjectValueFrom(ctx, specType().AttrTypes, b)
-	return !d1.HasError() && !d2.HasError() && va.Equal(vb)
-}
-
 // checkRootOnly detects up front what PVE reserves for root@pam with a
 // ticket: bind mounts, feature flags other than nesting, device passthrough.
-func (r *GuestResource) checkRootOnly(spec *guestModel, diags *diag.Diagnostics) {
+func (r *GuestResource) checkRootOnly(ctx context.Context, spec *guestModel, diags *diag.Diagnostics) {
 	if r.cfg == nil || r.cfg.Endpoint == "" {
 		return
 	}
-	root := r.cfg.APIToken == "" && r.cfg.Username == "root@pam"
-	if root {
+	if r.cfg.APIToken == "" && r.cfg.Username == "root@pam" {
 		return
 	}
 	how := "PVE allows this only for root@pam with a password (ticket); API tokens are never root. Set username = \"root@pam\" and password (PROXMOX_VE_USERNAME/PROXMOX_VE_PASSWORD) instead of api_token."
-	for i, mp := range spec.MountPoints {
+	for i, mp := range listAs[mountPointModel](ctx, spec.MountPoints) {
 		if mp.Type.ValueString() == "bind" || filepath.IsAbs(mp.HostPath.ValueString()) {
 			diags.AddAttributeError(path.Root("spec").AtName("mount_points").AtListIndex(i), "Bind mount needs root@pam",
 				fmt.Sprintf("mount point %s is a bind mount of %s. %s", mp.Path.ValueString(), mp.HostPath.ValueString(), how))
 		}
 	}
-	for i, o := range spec.PctOptions {
-		k := o.ValueString()
+	for i, k := range strs(spec.PctOptions) {
 		if n, _, _ := strings.Cut(k, "="); n != "nesting" {
 			diags.AddAttributeError(path.Root("spec").AtName("pct_options").AtListIndex(i), "Feature flag needs root@pam",
 				fmt.Sprintf("changing feature flags (except nesting) is only allowed for root@pam: %q. %s", k, how))

@@ -314,7 +314,7 @@ resource "phoenix_guest" "ct" {
 resource "phoenix_guest" "ct" {
   spec = { vmid = 301, kind = "lxc", name = "t", os_template = "local:vztmpl/x.tar.zst", is_template = true }
 }`,
-				ExpectError: msgRe(`converting a container into a PVE template is not supported yet`),
+				ExpectError: msgRe(`phoenix_guest does not convert containers into PVE templates`),
 			},
 		},
 	})

@@ -1,6 +1,7 @@
 // Package provider is the Terraform glue of terraform-provider-phoenix: schema,
 // plan and state translation. Domain logic lives in internal/phoenix (config
-// ingestion) and, in later issues, in the PVE and guest execution packages.
+// ingestion) and internal/lifecycle (guests on PVE), the only package this
+// one calls to reach PVE.
 package provider
 
 import (
@@ -37,14 +38,15 @@ type PhoenixProvider struct {
 
 // providerModel is the provider block.
 type providerModel struct {
-	Endpoint      types.String `tfsdk:"endpoint"`
-	APIToken      types.String `tfsdk:"api_token"`
-	Username      types.String `tfsdk:"username"`
-	Password      types.String `tfsdk:"password"`
-	Insecure      types.Bool   `tfsdk:"insecure"`
-	CACertificate types.String `tfsdk:"ca_certificate"`
-	Node          types.String `tfsdk:"node"`
-	SSH           *sshModel    `tfsdk:"ssh"`
+	Endpoint        types.String `tfsdk:"endpoint"`
+	APIToken        types.String `tfsdk:"api_token"`
+	Username        types.String `tfsdk:"username"`
+	Password        types.String `tfsdk:"password"`
+	Insecure        types.Bool   `tfsdk:"insecure"`
+	CACertificate   types.String `tfsdk:"ca_certificate"`
+	Node            types.String `tfsdk:"node"`
+	SnippetsStorage types.String `tfsdk:"snippets_storage"`
+	SSH             *sshModel    `tfsdk:"ssh"`
 }
 
 type sshModel struct {
@@ -69,6 +71,7 @@ const (
 	envCACert        = "PROXMOX_VE_CA_CERT"
 	envCACertFile    = "PROXMOX_VE_CA_CERT_FILE"
 	envNode          = "PROXMOX_VE_NODE"
+	envSnippets      = "PROXMOX_VE_SNIPPETS_STORAGE"
 	envSSHUsername   = "PROXMOX_VE_SSH_USERNAME"
 	envSSHPassword   = "PROXMOX_VE_SSH_PASSWORD"
 	envSSHPrivateKey = "PROXMOX_VE_SSH_PRIVATE_KEY"
@@ -117,8 +120,13 @@ func (p *PhoenixProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				Optional:            true,
 			},
 			"node": schema.StringAttribute{
-				MarkdownDescription: "Default node for new guests. Env: `" + envNode + "`.",
+				MarkdownDescription: "Default node for new guests (default: the only node of a single-node cluster). Env: `" + envNode + "`.",
 				Optional:            true,
+			},
+			"snippets_storage": schema.StringAttribute{
+				MarkdownDescription: "Storage with `snippets` content where VM cloud-init user-data snippets are written; default: the first such storage on the node. Env: `" + envSnippets + "`.",
+				Optional:            true,
+				Validators:          []validator.String{storageRule},
 			},
 		},
 		Blocks: map[string]schema.Block{
@@ -177,6 +185,19 @@ func (p *PhoenixProvider) Configure(ctx context.Context, req provider.ConfigureR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// An attribute set from a value only known after apply cannot configure
+	// the client now; it is never replaced by its environment variable.
+	for _, u := range unknownAttributes(m) {
+		fix := "Apply that resource first (terraform apply -target=...) or set the value statically"
+		if u.env != "" {
+			fix += ", or unset it and use the " + u.env + " environment variable"
+		}
+		resp.Diagnostics.AddAttributeError(u.path, "Unable to configure the phoenix provider: unknown "+u.what,
+			"The provider cannot create the PVE client because "+u.path.String()+" is unknown until another resource is applied. "+fix+".")
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	cfg, err := resolveConfig(m, os.Getenv)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root(err.attr), "Unable to configure the phoenix provider", err.msg)
@@ -203,9 +224,13 @@ type ProviderConfig struct {
 	Insecure      bool
 	CACertificate string // PEM
 	Node          string
-	SSH           SSHConfig
+	// SnippetsStorage is where VM cloud-init user-data snippets go ("" :
+	// the first storage with snippets content on the node).
+	SnippetsStorage string
+	SSH             SSHConfig
 
-	clients clientSet
+	conn   connection
+	builds *buildRegistry
 }
 
 // SSHConfig is the resolved ssh block.
@@ -238,6 +263,7 @@ func resolveConfig(m providerModel, getenv func(string) string) (*ProviderConfig
 		Username: str(m.Username, envUsername),
 		Password: str(m.Password, envPassword),
 		Node:     str(m.Node, envNode),
+		builds:   newBuildRegistry(),
 		SSH:      SSHConfig{Username: getenv(envSSHUsername), Password: getenv(envSSHPassword), PrivateKey: getenv(envSSHPrivateKey), Port: 22},
 	}
 	if !m.Insecure.IsNull() && !m.Insecure.IsUnknown() {
@@ -269,6 +295,10 @@ func resolveConfig(m providerModel, getenv func(string) string) (*ProviderConfig
 		ca = string(data)
 	}
 	c.CACertificate = ca
+	c.SnippetsStorage = str(m.SnippetsStorage, envSnippets)
+	if c.SnippetsStorage != "" && !validStorageID(c.SnippetsStorage) {
+		return nil, &configError{"snippets_storage", "the snippets storage (from " + envSnippets + " or snippets_storage) must be a PVE storage ID, got " + strconv.Quote(c.SnippetsStorage)}
+	}
 	if port := getenv(envSSHPort); port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 {
@@ -310,4 +340,41 @@ func checkURL(s string) string {
 		return "endpoint must be an http(s) URL such as https://pve.example.com:8006/, got " + strconv.Quote(s)
 	}
 	return ""
+}
+
+type unknownAttr struct {
+	path      path.Path
+	what, env string
+}
+
+// unknownAttributes lists the provider attributes whose value is unknown at
+// plan time.
+func unknownAttributes(m providerModel) []unknownAttr {
+	var out []unknownAttr
+	add := func(v interface{ IsUnknown() bool }, p path.Path, what, env string) {
+		if v.IsUnknown() {
+			out = append(out, unknownAttr{p, what, env})
+		}
+	}
+	add(m.Endpoint, path.Root("endpoint"), "PVE API endpoint", envEndpoint)
+	add(m.APIToken, path.Root("api_token"), "PVE API token", envAPIToken)
+	add(m.Username, path.Root("username"), "PVE username", envUsername)
+	add(m.Password, path.Root("password"), "PVE password", envPassword)
+	add(m.Insecure, path.Root("insecure"), "TLS setting", envInsecure)
+	add(m.CACertificate, path.Root("ca_certificate"), "CA certificate", envCACert)
+	add(m.Node, path.Root("node"), "node", envNode)
+	add(m.SnippetsStorage, path.Root("snippets_storage"), "snippets storage", envSnippets)
+	if s := m.SSH; s != nil {
+		ssh := path.Root("ssh")
+		add(s.Username, ssh.AtName("username"), "SSH username", envSSHUsername)
+		add(s.Password, ssh.AtName("password"), "SSH password", envSSHPassword)
+		add(s.PrivateKey, ssh.AtName("private_key"), "SSH private key", envSSHPrivateKey)
+		add(s.Port, ssh.AtName("port"), "SSH port", envSSHPort)
+		add(s.KnownHosts, ssh.AtName("known_hosts"), "known_hosts path", envSSHKnownHosts)
+		add(s.HostKey, ssh.AtName("host_key"), "SSH host key", envSSHHostKey)
+		add(s.Agent, ssh.AtName("agent"), "SSH agent setting", "")
+		add(s.NodeAddresses, ssh.AtName("node_addresses"), "node addresses", "")
+		add(s.InsecureIgnoreHostKey, ssh.AtName("insecure_ignore_host_key"), "host key setting", "")
+	}
+	return out
 }

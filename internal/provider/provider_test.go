@@ -1,16 +1,26 @@
+//go:build linux
+
 package provider
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/lifecycle"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 )
 
 // testAccProtoV6ProviderFactories runs the provider in-process for acceptance tests.
@@ -94,4 +104,74 @@ func TestResolveConfigErrors(t *testing.T) {
 // msgRe matches a message literally, whatever line wrapping Terraform applies.
 func msgRe(msg string) *regexp.Regexp {
 	return regexp.MustCompile(strings.Join(strings.Fields(regexp.QuoteMeta(msg)), `\s+`))
+}
+
+// An attribute known only after apply is an error naming it, never
+// silently replaced by its environment variable.
+func TestAccProvider_unknownAttribute(t *testing.T) {
+	sim := startSim(t)
+	t.Setenv(envEndpoint, sim.srv.Endpoint())
+	dir := t.TempDir()
+	writeFiles(t, dir, idEstate("10.0.0.1", "80", "ops"))
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+resource "terraform_data" "endpoint" { input = %q }
+provider "phoenix" {
+  endpoint = terraform_data.endpoint.output
+  username = %q
+  password = %q
+}
+data "phoenix_config" "x" { config_dir = %q }
+`, sim.srv.Endpoint(), sim.srv.Username(), sim.srv.Password(), dir),
+			ExpectError: regexp.MustCompile(`(?s)Unable to configure the phoenix provider: unknown PVE API endpoint.*endpoint is unknown until\s+another resource is applied`),
+		}},
+	})
+}
+
+// A failed login is not remembered: the next operation logs in again.
+func TestConnectRetriesAfterFailedLogin(t *testing.T) {
+	sim := startSim(t)
+	sim.srv.Faults().AddFault(pvesim.FaultRule{Method: "POST", Path: "/access/ticket", Status: 500, Message: "pveproxy restarting", Count: 1})
+	cfg, cerr := resolveConfig(providerModel{}, func(k string) string {
+		return map[string]string{envEndpoint: sim.srv.Endpoint(), envUsername: sim.srv.Username(), envPassword: sim.srv.Password(),
+			envCACert: string(sim.srv.CACertPEM())}[k]
+	})
+	if cerr != nil {
+		t.Fatal(cerr.msg)
+	}
+	ctx := context.Background()
+	if _, err := cfg.connect(ctx); err == nil || !strings.Contains(err.Error(), "pveproxy restarting") {
+		t.Fatalf("the first login must fail with the simulated error, got %v", err)
+	}
+	env, err := cfg.connect(ctx)
+	if err != nil {
+		t.Fatalf("the next operation must log in again, got %v", err)
+	}
+	if _, _, err := lifecycle.Locate(ctx, env, 100); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Login honours the operation's context: a cancelled apply does not wait
+// for a PVE that does not answer.
+func TestConnectHonoursCancellation(t *testing.T) {
+	sim := startSim(t)
+	sim.srv.Faults().AddFault(pvesim.FaultRule{Method: "POST", Path: "/access/ticket", Latency: 5 * time.Second, Count: 1})
+	cfg, _ := resolveConfig(providerModel{}, func(k string) string {
+		return map[string]string{envEndpoint: sim.srv.Endpoint(), envUsername: sim.srv.Username(), envPassword: sim.srv.Password(),
+			envCACert: string(sim.srv.CACertPEM())}[k]
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := cfg.connect(ctx)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want the context's error, got %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("login ignored the context: returned after %v", d)
+	}
 }

@@ -8,7 +8,8 @@ output "containers" {
   value = data.phoenix_config.estate.lxc_ids
 }
 
-# Apply order: each tier only depends on earlier ones.
+# Dependency tiers, for information: each guest's clone source and
+# dependencies sit in an earlier tier (phoenix_guest orders itself).
 output "tiers" {
   value = data.phoenix_config.estate.tiers
 }

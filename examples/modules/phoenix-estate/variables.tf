@@ -10,7 +10,7 @@ variable "features_dir" {
 }
 
 variable "overrides" {
-  description = "Per-guest attribute overrides keyed by guest ID, merged over the config (e.g. { \"950\" = { cores = 8 } })."
+  description = "Per-guest attribute overrides keyed by guest ID, merged over the config (e.g. { \"950\" = { cores = 8 } }). Creation-only inputs (storage, template, clone source, unprivileged) belong in the phoenix files: a guest built on demand for its clones is built from the files alone."
   type        = any
   default     = {}
 }
