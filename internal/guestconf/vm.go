@@ -26,8 +26,9 @@ var pveOSTypes = map[string]bool{"other": true, "wxp": true, "w2k": true, "w2k3"
 	"win7": true, "win8": true, "win10": true, "win11": true, "l24": true, "l26": true, "solaris": true}
 
 // linuxOS are phoenix os_type values that mean a Linux 2.6+ kernel.
-var linuxOS = map[string]bool{"ubuntu": true, "debian": true, "linux": true, "centos": true, "fedora": true, "rocky": true,
-	"alma": true, "almalinux": true, "rhel": true, "alpine": true, "arch": true, "opensuse": true, "suse": true}
+// (the distribution names PVE's container ostype takes, as phoenix writes them).
+var linuxOS = map[string]bool{"ubuntu": true, "debian": true, "devuan": true, "centos": true, "fedora": true,
+	"opensuse": true, "archlinux": true, "alpine": true, "gentoo": true, "nixos": true}
 
 // VMOSType maps a phoenix os_type ("ubuntu", or a PVE value such as "l26")
 // to qemu-server's ostype; ok is false for a value it cannot place.
@@ -38,8 +39,6 @@ func VMOSType(osType string) (string, bool) {
 		return t, true
 	case linuxOS[t]:
 		return "l26", true
-	case t == "windows" || t == "win":
-		return "win11", true
 	}
 	return "", false
 }
@@ -53,7 +52,6 @@ func VMOSTypeNames() []string {
 	for k := range linuxOS {
 		out = append(out, k)
 	}
-	out = append(out, "windows", "win")
 	sort.Strings(out)
 	return out
 }
@@ -297,6 +295,9 @@ func diffCloudInit(g *phoenix.Guest, actual map[string]string, s VMSettings, ch 
 		if ns := strings.Join(g.Network.Nameservers, " "); strings.Join(strings.Fields(actual["nameserver"]), " ") != ns {
 			ch.Set["nameserver"] = ns
 		}
+	}
+	if g.Network.SearchDomain != "" {
+		set("searchdomain", g.Network.SearchDomain)
 	}
 	set("cicustom", s.CICustom)
 }

@@ -93,4 +93,7 @@ func observeVMNet(g *phoenix.Guest, c map[string]string) {
 	if len(g.Network.Nameservers) > 0 {
 		g.Network.Nameservers = strings.Fields(c["nameserver"])
 	}
+	if g.Network.SearchDomain != "" {
+		g.Network.SearchDomain = c["searchdomain"]
+	}
 }

@@ -19,14 +19,23 @@ import (
 // template, or a snapshot of a provisioned VM), then converges it.
 func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Outcome, error) {
 	out := Outcome{Ref: pve.Ref{Node: env.Node, Kind: pve.QEMU, ID: g.ID}, Records: opts.Previous}
-	if ref, ok, err := env.API.Locate(ctx, g.ID); err != nil {
-		return out, err
-	} else if ok {
-		return out, fmt.Errorf("%s already exists; import it (terraform import <address> %d) instead of creating it", ref, g.ID)
-	}
-	settings, err := vmSettings(ctx, env, env.Node, g)
+	ref, exists, err := env.API.Locate(ctx, g.ID)
 	if err != nil {
 		return out, err
+	}
+	node := env.Node
+	if exists {
+		node = ref.Node
+	}
+	settings, err := vmSettings(ctx, env, node, g)
+	if err != nil {
+		return out, err
+	}
+	if exists {
+		if err := adopt(ctx, env, ref, g, &opts, &out); err != nil {
+			return out, err
+		}
+		return convergeVM(ctx, env, out, g, opts, settings, true)
 	}
 	if g.CloneFrom != nil {
 		if err := cloneVM(ctx, env, g, opts); err != nil {

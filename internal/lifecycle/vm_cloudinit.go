@@ -184,3 +184,14 @@ func resolveImage(ctx context.Context, env Env, g *phoenix.Guest) (string, error
 	return "", fmt.Errorf("VM %d: template_image %q is on none of node %s's import or ISO storages (looked at %s): upload it, or give a volume ID (storage:import/file) or an absolute path",
 		g.ID, img, env.Node, strings.Join(looked, ", "))
 }
+
+// CheckVMPlan reports, before any change, what would stop g's creation on
+// node for want of the environment: a VM that needs a cloud-init user-data
+// snippet needs SSH and a snippets storage. It is nil for other guests.
+func CheckVMPlan(ctx context.Context, env Env, g *phoenix.Guest) error {
+	if !guestconf.NeedsUserData(g) {
+		return nil
+	}
+	_, err := vmSettings(ctx, env, env.Node, g)
+	return err
+}

@@ -151,6 +151,17 @@ func (m *guestModel) applyObserved(ctx context.Context, g *phoenix.Guest) {
 	m.PctOptions = stringList(g.PctOptions)
 	m.LXCOptions = stringList(g.LXCOptions)
 	m.AppArmorProfile = keepNull(m.AppArmorProfile, g.AppArmorProfile)
+	if g.Kind == phoenix.KindVM {
+		m.IsTemplate = types.BoolValue(g.IsTemplate)
+		m.OSType = keepNull(m.OSType, g.OSType)
+		if ci := objAs[cloudInitModel](ctx, m.CloudInit); ci != nil && g.CloudInit != nil {
+			ci.Username = keepNull(ci.Username, g.CloudInit.Username)
+			if !ci.SSHAuthorizedKeys.IsNull() {
+				ci.SSHAuthorizedKeys = stringList(g.CloudInit.SSHAuthorizedKeys)
+			}
+			m.CloudInit = objectOf(ctx, "cloud_init", *ci)
+		}
+	}
 	if n := objAs[networkModel](ctx, m.Network); n != nil {
 		n.Name = keepNull(n.Name, g.Network.Name)
 		n.Bridge = keepNull(n.Bridge, g.Network.Bridge)

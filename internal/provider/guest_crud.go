@@ -88,7 +88,7 @@ func (r *GuestResource) finish(ctx context.Context, env lifecycle.Env, m *guestR
 	label := r.label(ctx, m)
 	m.ID = types.StringValue(strconv.Itoa(out.Ref.ID))
 	m.CurrentNode = types.StringValue(out.Ref.Node)
-	m.Status = types.StringValue(map[bool]string{true: "running", false: "stopped"}[m.Started.ValueBool()])
+	m.Status = types.StringValue(map[bool]string{true: "running", false: "stopped"}[m.Started.ValueBool() && !out.Template])
 	m.PendingRestart = stringListValue(out.PendingRestart)
 	m.Provisioned = recordsMap(out.Records)
 	m.Health = healthList(out.Checks)

@@ -173,10 +173,18 @@ func kindOf(f lifecycle.Found) phoenix.Kind {
 // lifecycle.Read observes all of them for an imported guest.
 func importableGuest(id int, kind phoenix.Kind) *phoenix.Guest {
 	zero, f := int64(0), false
-	return &phoenix.Guest{Kind: kind, ID: id, Name: "?", Cores: &zero, MemoryMB: &zero, SwapMB: &zero, DiskSizeGB: &zero,
+	g := &phoenix.Guest{Kind: kind, ID: id, Name: "?", Cores: &zero, MemoryMB: &zero, SwapMB: &zero, DiskSizeGB: &zero,
 		StartAtBoot: &f, BootOrder: &zero, BootDelay: &zero, Unprivileged: &f, PctOptions: []string{}, LXCOptions: []string{},
 		Network:  phoenix.Network{Name: "?", Bridge: "?", IP: "?", Gateway: "?", MAC: "?", Nameservers: []string{"?"}, SearchDomain: "?"},
 		Firewall: &phoenix.Firewall{Rules: []phoenix.FirewallRule{}}, MountPoints: []phoenix.MountPoint{}}
+	if kind == phoenix.KindVM {
+		// What PVE holds for VMs instead of the container settings.
+		g.SwapMB, g.Unprivileged, g.PctOptions, g.LXCOptions, g.MountPoints = nil, nil, nil, nil, nil
+		g.Network.Name = ""
+		g.OSType, g.Storage = "?", "?"
+		g.CloudInit = &phoenix.CloudInit{Username: "?", SSHAuthorizedKeys: []string{}}
+	}
+	return g
 }
 
 // importDefaults gives an imported state the schema defaults and empty

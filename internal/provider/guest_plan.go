@@ -187,8 +187,21 @@ func contextFields(g *phoenix.Guest) map[string]any {
 	put("memory_mb", g.MemoryMB, g.MemoryMB != nil)
 	put("swap_mb", g.SwapMB, g.SwapMB != nil)
 	put("storage_pool", g.Storage, g.Storage != "")
-	put("storage_size_gb", g.DiskSizeGB, g.DiskSizeGB != nil)
 	put("template", g.Template, g.Template != "")
+	if g.Kind == phoenix.KindVM {
+		put("disk_size_gb", g.DiskSizeGB, g.DiskSizeGB != nil)
+		put("template_image", g.TemplateImage, g.TemplateImage != "")
+		put("os_type", g.OSType, g.OSType != "")
+		put("is_template", g.IsTemplate, g.IsTemplate)
+		put("clone_from_vmid", g.CloneFrom, g.CloneFrom != nil)
+		if ci := g.CloudInit; ci != nil {
+			// The password stays out: scripts get it only through the context
+			// when the phoenix files put it in extra keys themselves.
+			put("cloud_init", map[string]any{"username": ci.Username, "ssh_authorized_keys": ci.SSHAuthorizedKeys, "packages": ci.Packages}, true)
+		}
+	} else {
+		put("storage_size_gb", g.DiskSizeGB, g.DiskSizeGB != nil)
+	}
 	put("clone_from", g.CloneFrom, g.CloneFrom != nil)
 	put("template_snapshot_name", g.TemplateSnapshot, g.TemplateSnapshot != "")
 	put("network_config", map[string]any{"name": g.Network.Name, "bridge": g.Network.Bridge, "ip": g.Network.IP, "gw": g.Network.Gateway}, g.Network.IP != "")
@@ -260,7 +273,8 @@ func kindLabel(kind types.String) string {
 }
 
 // ModifyPlan does what schema plan modifiers cannot: it refuses what cannot
-// work (VMs in this build, container templates, root-only settings without a
+// work (container templates, a VM template turned back, a VM without a
+// snippets storage for its cloud-init, root-only settings without a
 // root@pam ticket, missing scripts), plans `provisioned` from the scripts'
 // digests, and, when Update will run, marks the values it recomputes as
 // unknown and warns about changes that wait for a restart.
@@ -283,11 +297,8 @@ func (r *GuestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return // unknown as a whole: checked once known
 	}
 	label := kindLabel(spec.Kind) + " " + spec.VMID.String()
-	if k := spec.Kind.ValueString(); k == "vm" {
-		resp.Diagnostics.AddAttributeError(path.Root("spec").AtName("kind"), "Unable to plan VM "+spec.VMID.String(),
-			"phoenix_guest manages LXC containers for now; VM support (cloud images, templates, cloud-init, the guest agent) is the next issue. "+
-				"Remove VMs from the estate (or filter them out of for_each) until then.")
-		return
+	if spec.Kind.ValueString() == string(phoenix.KindVM) {
+		r.planVM(ctx, &plan, state, spec, label, &resp.Diagnostics)
 	}
 	if spec.IsTemplate.ValueBool() && spec.Kind.ValueString() == string(phoenix.KindLXC) {
 		resp.Diagnostics.AddAttributeError(path.Root("spec").AtName("is_template"), "Unable to plan "+label,

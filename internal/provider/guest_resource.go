@@ -161,7 +161,7 @@ func (r *GuestResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 }
 
 // statusFromStarted plans `status` from `started`: Update brings the guest
-// to that run state.
+// to that run state. A template never runs.
 type statusFromStarted struct{}
 
 func (statusFromStarted) Description(context.Context) string {
@@ -173,10 +173,13 @@ func (statusFromStarted) PlanModifyString(ctx context.Context, req planmodifier.
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	var started types.Bool
+	var started, template types.Bool
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("started"), &started)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("spec").AtName("is_template"), &template)...)
 	switch {
-	case started.IsUnknown():
+	case template.ValueBool():
+		resp.PlanValue = types.StringValue("stopped")
+	case started.IsUnknown() || template.IsUnknown():
 		resp.PlanValue = types.StringUnknown()
 	case started.ValueBool():
 		resp.PlanValue = types.StringValue("running")

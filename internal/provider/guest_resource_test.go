@@ -294,7 +294,7 @@ func TestAccGuest_planErrors(t *testing.T) {
 resource "phoenix_guest" "vm" {
   spec = { vmid = 8000, kind = "vm", name = "vm", template_image = "x.img" }
 }`,
-				ExpectError: msgRe("phoenix_guest manages LXC containers for now"),
+				ExpectError: msgRe("a VM created from a cloud image needs storage"),
 			},
 			{
 				Config: sim.provider() + `

@@ -116,7 +116,8 @@ var guestFields = []field{
 	f("clone_from", fInt, "Clone source ID (`clone_from_ctid` / `clone_from_vmid`).").unknowable().is(guestIDRule),
 	f("clone_snapshot", fString, "Snapshot of the clone source to clone from (the source's `template_snapshot_name`).").unknowable().is(snapshotRule),
 	f("template_snapshot_name", fString, "Snapshot taken once after provisioning, so clones inherit the provisioned software.").is(snapshotRule),
-	f("is_template", fBool, "Convert the guest into a PVE template after provisioning.").forcesNew(),
+	f("is_template", fBool, "VMs: finalise the VM after provisioning (cloud-init state and machine-id reset, clean shutdown) and convert it into a PVE template; "+
+		"setting it on an existing VM converts it in place. PVE cannot turn a template back into a VM. Containers: phoenix's container templates are snapshots (`template_snapshot_name`)."),
 	f("start_at_boot", fBool, "Start on node boot (`onboot`)."),
 	f("boot_order", fInt, "Startup order (`startup` order, 0 or more).").is(atLeast("boot order", 0)),
 	f("boot_delay", fInt, "Startup delay in seconds (`startup` up, 0 or more).").is(atLeast("boot delay", 0)),

@@ -39,6 +39,9 @@ func (r *GuestResource) ValidateConfig(ctx context.Context, req resource.Validat
 	if known && kind == phoenix.KindLXC && isNull(spec.CloneFrom) && isNull(spec.OSTemplate) && isNull(spec.Template) {
 		bad(at.AtName("os_template"), "container origin", "a container needs os_template (or template) or clone_from")
 	}
+	if known && kind == phoenix.KindVM {
+		validateVM(spec, at, bad)
+	}
 	validateMounts(ctx, spec, at.AtName("mount_points"), &resp.Diagnostics)
 	if fw := objAs[firewallModel](ctx, spec.Firewall); fw != nil {
 		for i, rule := range listAs[firewallRuleModel](ctx, fw.Rules) {
@@ -95,4 +98,22 @@ func typeOrIn(t string) string {
 		return "in"
 	}
 	return t
+}
+
+// validateVM checks a VM's origin and refuses the container-only settings,
+// which would otherwise be silently ignored.
+func validateVM(spec *guestModel, at path.Path, bad func(p path.Path, what, why string)) {
+	if isNull(spec.CloneFrom) && isNull(spec.TemplateImage) {
+		bad(at.AtName("template_image"), "VM origin", "a VM needs template_image (a cloud image) or clone_from")
+	}
+	if !isNull(spec.TemplateImage) && isNull(spec.CloneFrom) && isNull(spec.Storage) {
+		bad(at.AtName("storage"), "VM disk storage", "a VM created from a cloud image needs storage (phoenix storage_pool) for its imported disk")
+	}
+	for name, v := range map[string]interface{ IsNull() bool }{"unprivileged": spec.Unprivileged, "pct_options": spec.PctOptions,
+		"lxc_options": spec.LXCOptions, "apparmor_profile": spec.AppArmorProfile, "gpus": spec.GPUs, "mount_points": spec.MountPoints,
+		"swap_mb": spec.SwapMB} {
+		if !v.IsNull() {
+			bad(at.AtName(name), "VM setting", name+" is a container setting; a VM has none (remove it)")
+		}
+	}
 }
