@@ -115,12 +115,23 @@ func waitAgent(ctx context.Context, env Env, ref pve.Ref) error {
 		last = err
 		delay = agentBackoff.Next(delay)
 		if provision.Wait(wctx, delay) != nil {
-			return fmt.Errorf("%s: the QEMU guest agent did not answer within %s (last: %v). Either the image lacks qemu-guest-agent "+
-				"(VMs created from a cloud image get it through cloud-init user-data; a template must have it installed) or the VM does not boot "+
-				"(check its console: qm terminal %d). The VM is kept; fix the cause and apply again",
-				ref, time.Since(start).Round(time.Second), last, ref.ID)
+			return &AgentError{Ref: ref, Waited: time.Since(start).Round(time.Second), Last: last}
 		}
 	}
+}
+
+// AgentError is a VM whose guest agent never answered: like a failed
+// feature script, it leaves a VM that exists but is not provisioned.
+type AgentError struct {
+	Ref    pve.Ref
+	Waited time.Duration
+	Last   error
+}
+
+func (e *AgentError) Error() string {
+	return fmt.Sprintf("%s: the QEMU guest agent did not answer within %s (last: %v). Either the image lacks qemu-guest-agent "+
+		"(VMs created from a cloud image get it through cloud-init user-data; a template must have it installed) or the VM does not boot "+
+		"(check its console: qm terminal %d). The VM is kept; fix the cause and apply again", e.Ref, e.Waited, e.Last, e.Ref.ID)
 }
 
 // templateReset is what a template's disk must not keep for its clones: the

@@ -152,7 +152,9 @@ func (m *guestModel) applyObserved(ctx context.Context, g *phoenix.Guest) {
 	m.LXCOptions = stringList(g.LXCOptions)
 	m.AppArmorProfile = keepNull(m.AppArmorProfile, g.AppArmorProfile)
 	if g.Kind == phoenix.KindVM {
-		m.IsTemplate = types.BoolValue(g.IsTemplate)
+		if g.IsTemplate || !m.IsTemplate.IsNull() {
+			m.IsTemplate = types.BoolValue(g.IsTemplate)
+		}
 		m.OSType = keepNull(m.OSType, g.OSType)
 		if ci := objAs[cloudInitModel](ctx, m.CloudInit); ci != nil && g.CloudInit != nil {
 			ci.Username = keepNull(ci.Username, g.CloudInit.Username)

@@ -97,8 +97,11 @@ func (r *GuestResource) finish(ctx context.Context, env lifecycle.Env, m *guestR
 		diags.AddWarning(label+" needs attention", w)
 	}
 	var stepErr *provision.StepError
+	var agentErr *lifecycle.AgentError
 	if err != nil {
-		if errors.As(err, &stepErr) && !failHard {
+		// A failed script or a silent guest agent leaves a guest that exists
+		// but is not provisioned: the next apply resumes it.
+		if (errors.As(err, &stepErr) || errors.As(err, &agentErr)) && !failHard {
 			m.ProvisioningError = types.StringValue(err.Error())
 			diags.AddWarning("Unable to provision "+label, err.Error()+"\n\nThe guest is kept; the next apply resumes from the failed script.")
 			return
