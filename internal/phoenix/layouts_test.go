@@ -151,8 +151,14 @@ func TestExampleEstate(t *testing.T) {
 	if len(e.Warnings) > 0 {
 		t.Fatalf("example estate has warnings: %v", e.Warnings)
 	}
-	if len(e.Guests) != 5 {
-		t.Fatalf("want 5 guests, got %d", len(e.Guests))
+	vms := 0
+	for _, g := range e.Guests {
+		if g.Kind == KindVM {
+			vms++
+		}
+	}
+	if len(e.Guests) != 8 || vms != 3 {
+		t.Fatalf("want 5 containers and 3 VMs, got %d guests of which %d VMs", len(e.Guests), vms)
 	}
 	checkTiers(t, e)
 }

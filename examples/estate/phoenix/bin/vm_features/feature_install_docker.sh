@@ -1,0 +1,1 @@
+../../../../standins/bin/vm_features/feature_install_docker.sh
