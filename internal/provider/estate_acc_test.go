@@ -20,8 +20,9 @@ import (
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
 )
 
-// The reference estate (../shared/phoenix/seed-layout, containers only)
-// through examples/modules/phoenix-estate with the stand-in scripts of
+// The reference estates (../shared/phoenix/seed-layout and split-layout:
+// 15 containers and the VMs, template and clones) through
+// examples/modules/phoenix-estate with the stand-in scripts of
 // examples/standins, driven by the real Terraform CLI so -parallelism can be
 // set (terraform-plugin-testing cannot pass it).
 
@@ -48,35 +49,6 @@ func providerBinary(t *testing.T) string {
 		t.Fatalf("building the provider: %v", providerBinErr)
 	}
 	return providerBinDir
-}
-
-// lxcOnlyEstate copies the seed layout with its VMs removed: phoenix_guest
-// manages containers for now, and the module refuses VMs at plan.
-func lxcOnlyEstate(t *testing.T) string {
-	t.Helper()
-	src := filepath.Join(sharedDir(t), "phoenix", "seed-layout")
-	dir := t.TempDir()
-	raw, err := os.ReadFile(filepath.Join(src, "phoenix_hypervisor_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hyp map[string]any
-	if err := json.Unmarshal(raw, &hyp); err != nil {
-		t.Fatal(err)
-	}
-	hyp["vms"] = []any{}
-	out, _ := json.MarshalIndent(hyp, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "phoenix_hypervisor_config.json"), out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	lxc, err := os.ReadFile(filepath.Join(src, "phoenix_lxc_configs.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "phoenix_lxc_configs.json"), lxc, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // newTFRunner writes main.tf into work and runs the real Terraform CLI there
@@ -169,30 +141,39 @@ func (r tfRunner) must(args ...string) string {
 	return out
 }
 
-func TestAccEstate_sharedLXC(t *testing.T) {
+// sharedVMs are the VMs each reference layout defines: the template first.
+var sharedVMs = map[string][]int{"seed-layout": {8000, 8001, 8002}, "split-layout": {8000, 8001}}
+
+func TestAccEstate_sharedLayouts(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" || os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
 		t.Fatal("the estate acceptance test needs TF_ACC=1 and TF_ACC_TERRAFORM_PATH (scripts/test.sh sets both)")
 	}
-	cfgDir := lxcOnlyEstate(t)
-	// 1, and Terraform's default (no flag).
-	for _, parallelism := range []int{1, 0} {
-		name := fmt.Sprintf("parallelism=%d", parallelism)
-		if parallelism == 0 {
-			name = "parallelism=default"
+	for _, layout := range []string{"seed-layout", "split-layout"} {
+		cfgDir := filepath.Join(sharedDir(t), "phoenix", layout)
+		// 1, and Terraform's default (no flag).
+		for _, parallelism := range []int{1, 0} {
+			name := fmt.Sprintf("%s/parallelism=%d", layout, parallelism)
+			if parallelism == 0 {
+				name = layout + "/parallelism=default"
+			}
+			t.Run(name, func(t *testing.T) {
+				testEstate(t, cfgDir, parallelism, sharedVMs[layout])
+			})
 		}
-		t.Run(name, func(t *testing.T) {
-			testEstate(t, cfgDir, parallelism)
-		})
 	}
 }
 
-func testEstate(t *testing.T, cfgDir string, parallelism int) {
+func testEstate(t *testing.T, cfgDir string, parallelism int, vms []int) {
 	srv := pvesimtest.StartReal(t, pvesim.Options{PhoenixConfigDir: cfgDir})
 	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sim := &testSim{srv: srv, api: api}
+	// The operator's one-time setup for VMs: a storage for cloud-init snippets.
+	if err := api.API().Put(context.Background(), "/storage/local", map[string]string{"content": "iso,vztmpl,backup,import,snippets"}, nil); err != nil {
+		t.Fatal(err)
+	}
 	work := t.TempDir()
 	root := repoRoot(t)
 	mainTF := sim.realProvider() + fmt.Sprintf(`
@@ -216,8 +197,9 @@ output "guests" { value = module.estate.guests }
 
 	tf.must("get", "-no-color")
 	out := tf.must("apply", "-auto-approve", "-input=false", "-no-color", par)
-	if !strings.Contains(out, "Apply complete! Resources: 15 added") {
-		t.Fatalf("want 15 containers created:\n%s", out)
+	total := 15 + len(vms)
+	if !strings.Contains(out, fmt.Sprintf("Apply complete! Resources: %d added", total)) {
+		t.Fatalf("want 15 containers and %d VMs created:\n%s", len(vms), out)
 	}
 	if !strings.Contains(out, `health check "Dummy Fail" on CT 950 failed`) {
 		t.Errorf("the failing stand-in health check must be reported as a warning:\n%s", out)
@@ -226,7 +208,8 @@ output "guests" { value = module.estate.guests }
 	for _, n := range srv.Faults().Counters() {
 		calls += n
 	}
-	t.Logf("apply of 15 containers: %d PVE API requests", calls)
+	t.Logf("apply of 15 containers and %d VMs: %d PVE API requests", len(vms), calls)
+	checkSharedVMs(t, sim, vms)
 	ids := []int{900, 901, 902, 903, 910, 920, 950, 951, 952, 953, 954, 955, 956, 957, 960}
 	for _, id := range ids {
 		ref, ok, err := api.Locate(context.Background(), id)
@@ -276,10 +259,53 @@ output "guests" { value = module.estate.guests }
 	}
 
 	out = tf.must("destroy", "-auto-approve", "-input=false", "-no-color", par)
-	if !strings.Contains(out, "Resources: 15 destroyed") {
-		t.Fatalf("want 15 destroyed:\n%s", out)
+	if !strings.Contains(out, fmt.Sprintf("Resources: %d destroyed", total)) {
+		t.Fatalf("want %d destroyed:\n%s", total, out)
 	}
-	if err := sim.checkGone(ids...)(nil); err != nil {
+	if err := sim.checkGone(append(ids, vms...)...)(nil); err != nil {
 		t.Fatal(err)
 	}
+	if names := snippetFiles(t, sim); len(names) != 0 {
+		t.Errorf("destroy left cloud-init snippets on the node: %v", names)
+	}
+}
+
+// checkSharedVMs checks the reference layouts' VMs: the template converted,
+// each clone running with the cloud-init hostname and address of its
+// definition and the template's provisioned software.
+func checkSharedVMs(t *testing.T, sim *testSim, vms []int) {
+	t.Helper()
+	if c := sim.config(t, vms[0]); c["template"] != "1" {
+		t.Errorf("VM %d is not a template: %v", vms[0], c)
+	}
+	want := map[int][2]string{8001: {"docker-vm-01", "10.0.0.101/24"}, 8002: {"docker-vm-02", "10.0.0.102/24"}}
+	for _, id := range vms[1:] {
+		if got := sim.guestFile(t, id, "etc/hostname"); got != want[id][0]+"\n" {
+			t.Errorf("VM %d hostname %q, want %q", id, got, want[id][0])
+		}
+		if got := sim.guestFile(t, id, "etc/netplan/50-cloud-init.yaml"); !strings.Contains(got, want[id][1]) {
+			t.Errorf("VM %d network config lacks %s:\n%s", id, want[id][1], got)
+		}
+		if sim.guestFile(t, id, "var/lib/phoenix/markers/docker") == "" {
+			t.Errorf("VM %d lacks its docker marker", id)
+		}
+		if sim.guestFile(t, id, "usr/sbin/qemu-ga") == "" {
+			t.Errorf("VM %d lacks the guest agent its template installed", id)
+		}
+		// The seed layout's template runs base_setup; its clones inherit it.
+		if len(vms) == 3 && sim.guestFile(t, id, "var/lib/phoenix/markers/base_setup") == "" {
+			t.Errorf("VM %d lacks the base_setup marker of its template", id)
+		}
+	}
+}
+
+// snippetFiles lists the phoenix snippets left on the node's local storage.
+func snippetFiles(t *testing.T, sim *testSim) []string {
+	t.Helper()
+	root, err := sim.srv.NodeRoot("pve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := filepath.Glob(filepath.Join(root, "var/lib/vz/snippets/phoenix-*"))
+	return names
 }
