@@ -80,8 +80,10 @@ func (r *GuestResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 		return schema.StringAttribute{Computed: true, MarkdownDescription: d}
 	}
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "One phoenix guest: an LXC container, created from an OS template or cloned from its source's " +
-			"template snapshot, configured, started, provisioned with feature scripts through `pct exec`, and snapshotted for its clones. " +
+		MarkdownDescription: "One phoenix guest, LXC container or VM, from the same `spec`. A container is created from an OS template or cloned " +
+			"from its source's template snapshot, configured, started, provisioned with feature scripts through `pct exec`, and snapshotted for its clones. " +
+			"A VM is created from a cloud image (disk imported) or cloned from a template or a snapshot, configured with cloud-init, started, " +
+			"provisioned through the QEMU guest agent, and snapshotted or converted into a template for its clones. " +
 			"`spec` takes a `phoenix_config` guest as it is (`spec = each.value`). With `estate`, a missing clone source or dependency " +
 			"is built from the phoenix files within the same apply, so no `depends_on` is needed. The guest's PVE description is managed: " +
 			"it records how the guest was built (never script contents or secrets), which is how an interrupted apply resumes and " +
