@@ -183,7 +183,7 @@ func (r *GuestResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		for _, w := range imp.warnings {
 			resp.Diagnostics.AddWarning("Imported "+label, w)
 		}
-		raw, _ := json.Marshal(importMarker{V: 1, Unrestored: imp.unrestored})
+		raw, _ := json.Marshal(importMarker{V: 1, Unrestored: imp.unrestored, Foreign: imp.found.Meta == nil && imp.found.MetaErr == nil})
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, raw)...)
 	}
 	spec.applyObserved(ctx, g)
@@ -246,7 +246,13 @@ func (r *GuestResource) Update(ctx context.Context, req resource.UpdateRequest, 
 		resp.Diagnostics.AddError("Unable to update "+label, fmt.Sprintf("no node has guest %d any more; refresh (terraform apply -refresh-only) to drop it from state", id))
 		return
 	}
-	in, err := r.input(ctx, &plan, recordsFromMap(state.Provisioned), &ref)
+	prev := recordsFromMap(state.Provisioned)
+	if m, _ := readMarker(ctx, req.Private); m != nil && m.Foreign && len(prev) == 0 {
+		// Imported from another tool: its scripts ran already (ModifyPlan
+		// planned them as recorded, not to run).
+		prev = recordsFromMap(plan.Provisioned)
+	}
+	in, err := r.input(ctx, &plan, prev, &ref)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to update "+label, err.Error())
 		return

@@ -37,6 +37,10 @@ type importMarker struct {
 	// Unrestored lists spec attributes import could not restore, by path
 	// ("spec.template", "spec.features[0].content").
 	Unrestored []string `json:"unrestored,omitempty"`
+	// Foreign marks a guest another tool built (no metadata at all): the
+	// scripts its spec lists are taken as run (the orchestrator ran them)
+	// and recorded in `provisioned` by the next apply, not run again.
+	Foreign bool `json:"foreign,omitempty"`
 }
 
 type privateGetter interface {

@@ -9,8 +9,11 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
@@ -50,6 +53,8 @@ resource "phoenix_guest" "imported" {
       enabled = true
       rules   = [{ type = "in", action = "ACCEPT", proto = "tcp", port = "22" }]
     }
+    # The orchestrator ran it; run again it would fail (and there is no SSH).
+    features = [{ name = "legacy_setup", content = "#!/bin/bash\nexit 1\n" }]
   }
 }
 `, pvesim.DefaultCTTemplate)
@@ -135,6 +140,11 @@ func TestAccGuest_importForeign(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				// The features of a guest another tool built are recorded as
+				// run, not run again.
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("provisioned").AtMapKey("legacy_setup"), knownvalue.NotNull()),
 				},
 				Check: func(*terraform.State) error {
 					if c := sim.config(t, 705); c["tags"] != "handmade" {

@@ -319,7 +319,16 @@ func (r *GuestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if resp.Diagnostics.HasError() || state == nil {
 		return // at creation every computed value is known after apply
 	}
-	r.planProvisioned(ctx, &plan, state, steps, scriptsKnown, label, &resp.Diagnostics)
+	if m, _ := readMarker(ctx, req.Private); m != nil && m.Foreign && scriptsKnown && len(recordsFromMap(state.Provisioned)) == 0 {
+		plan.Provisioned = desiredDigests(steps)
+		if len(steps) > 0 {
+			resp.Diagnostics.AddWarning("Feature scripts of "+label+" are recorded, not run",
+				label+" was imported from a guest this provider did not create (e.g. built by phoenix_orchestrator.sh, which ran its feature scripts): "+
+					"this apply records "+joinNames(stepNames(steps))+" in `provisioned` without running them. Change a feature's `trigger` to run it.")
+		}
+	} else {
+		r.planProvisioned(ctx, &plan, state, steps, scriptsKnown, label, &resp.Diagnostics)
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 	// Whether Update runs is whether the plan differs from the state, which
 	// covers every attribute without a list kept by hand.
@@ -376,6 +385,14 @@ func (r *GuestResource) warnRestart(ctx context.Context, spec *guestModel, state
 			"Changing "+joinNames(needs)+" on a running guest takes effect at its next restart; allow_restart = false, so the guest is not restarted "+
 				"and the change shows in pending_restart.")
 	}
+}
+
+func stepNames(steps []provision.Step) []string {
+	out := make([]string, len(steps))
+	for i, s := range steps {
+		out[i] = s.Name
+	}
+	return out
 }
 
 func joinNames(xs []string) string {
