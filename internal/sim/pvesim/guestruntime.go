@@ -69,7 +69,10 @@ func (r *guestRoots) ensure(g GuestRef) error {
 	if errors.Is(err, fs.ErrExist) {
 		return nil // created concurrently
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return r.m.MapOwners(g.VMID, ctIDMap(g))
 }
 
 func (r *guestRoots) Create(ctx context.Context, g GuestRef, template string) error {
@@ -80,7 +83,10 @@ func (r *guestRoots) Create(ctx context.Context, g GuestRef, template string) er
 			return err
 		}
 	}
-	return r.m.Create(g.VMID, rootTemplate(g, template))
+	if err := r.m.Create(g.VMID, rootTemplate(g, template)); err != nil {
+		return err
+	}
+	return r.m.MapOwners(g.VMID, ctIDMap(g)) // unpacked through the CT's id map
 }
 
 func (r *guestRoots) Clone(ctx context.Context, src GuestRef, snapname string, dst GuestRef, full bool) error {
@@ -96,7 +102,10 @@ func (r *guestRoots) Clone(ctx context.Context, src GuestRef, snapname string, d
 	}
 	// Linked and full clones both get a copy: a linked clone shares blocks
 	// on PVE but never sees later writes of its base, which a copy models.
-	return r.m.Clone(src.VMID, dst.VMID, snapname)
+	if err := r.m.Clone(src.VMID, dst.VMID, snapname); err != nil {
+		return err
+	}
+	return r.m.MapOwners(dst.VMID, ctIDMap(dst))
 }
 
 func (r *guestRoots) Snapshot(ctx context.Context, g GuestRef, name string) error {
@@ -308,7 +317,8 @@ func (r *guestRoots) exec(ctx context.Context, g GuestRef, req guestroot.ExecReq
 	if req.Hostname == "" {
 		req.Hostname = guestHostname(r.m, g)
 	}
-	req.Unprivileged = g.Kind == "lxc" && g.Config["unprivileged"] == "1"
+	req.IDMap = ctIDMap(g)
+	req.Unprivileged = len(req.IDMap) > 0
 	res, err := r.m.Exec(ctx, g.VMID, req)
 	if err != nil && errors.Is(context.Cause(ctx), errGuestStopped) {
 		// killed with its guest, as lxc-attach's processes die with the CT
