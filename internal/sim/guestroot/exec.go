@@ -90,6 +90,19 @@ type ExecResult struct {
 	UserNamespace bool
 }
 
+// userNamespaceMap is the command's user namespace map, nil for none (also
+// when the kernel refuses user namespaces).
+func (req *ExecRequest) userNamespaceMap() []IDMap {
+	maps := req.IDMap
+	if req.Unprivileged && len(maps) == 0 {
+		maps = DefaultIDMap
+	}
+	if len(maps) == 0 || UserNamespacesSupported() != nil {
+		return nil
+	}
+	return maps
+}
+
 // StartError means the command never ran: Argv[0] was not found or not
 // executable, or Dir does not exist. pct exec / qemu-ga report these as errors
 // rather than exit codes.
@@ -175,15 +188,7 @@ func ExecIn(ctx context.Context, root string, req ExecRequest) (ExecResult, erro
 			return ExecResult{}, fmt.Errorf("guestroot: bind %d: need an absolute source and a target", i)
 		}
 	}
-	maps := req.IDMap
-	if req.Unprivileged && len(maps) == 0 {
-		maps = DefaultIDMap
-	}
-	userns := len(maps) > 0 && UserNamespacesSupported() == nil
-	if !userns {
-		maps = nil
-	}
-	cfg.IDMap = maps
+	cfg.IDMap = req.userNamespaceMap()
 
 	maxOut := req.MaxOutput
 	if maxOut == 0 {
@@ -204,7 +209,7 @@ func ExecIn(ctx context.Context, root string, req ExecRequest) (ExecResult, erro
 		Stderr:          stderr.buf.Bytes(),
 		StdoutTruncated: stdout.truncated,
 		StderrTruncated: stderr.truncated,
-		UserNamespace:   userns,
+		UserNamespace:   cfg.IDMap != nil,
 	}
 	if err != nil {
 		return res, err
