@@ -30,11 +30,14 @@
 // status reporting) that a shell pipeline cannot do race-free. The init:
 //
 //   - is PID 1 of new mount, PID, UTS, IPC and network namespaces (network
-//     shared with ExecRequest.HostNetwork; only lo is up otherwise), and of a
-//     user namespace with ExecRequest.Unprivileged when the kernel allows one
-//     (identity id map 0-65535: capabilities then count only inside it; PVE's
-//     100000 shift is not simulated because it would need chowned roots).
-//     Without user namespaces Unprivileged runs as root in the isolated root.
+//     shared with ExecRequest.HostNetwork; only lo is up otherwise). With
+//     ExecRequest.Unprivileged or an IDMap the command (not the init, which
+//     stays host root to build the view) runs in a user namespace mapped as
+//     PVE maps unprivileged containers: DefaultIDMap (0 100000 65536) or the
+//     guest's lxc.idmap entries, over a root whose owners MapOwners shifted
+//     into that range. Its capabilities then count only inside it: it can
+//     neither mount nor touch files of unmapped (host) ids. Without user
+//     namespaces Unprivileged runs as root in the isolated root.
 //   - makes every mount private first, so nothing it mounts reaches the host;
 //   - resolves every guest path with openat2(RESOLVE_IN_ROOT) and mounts
 //     through file descriptors (fsopen/fsmount/open_tree/move_mount), so guest

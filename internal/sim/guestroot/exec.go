@@ -61,11 +61,16 @@ type ExecRequest struct {
 	// /etc/hostname, else "localhost". The host's name never shows through.
 	Hostname string
 	Binds    []Bind
-	// Unprivileged runs the command as root of a new user namespace (ids map
-	// identically, capabilities only count inside the namespace), like PVE's
-	// unprivileged containers. When the kernel refuses user namespaces the
-	// command runs as (capability-reduced) root in the isolated root instead.
+	// Unprivileged runs the command as root of a new user namespace mapped
+	// by IDMap (DefaultIDMap, PVE's 0 100000 65536, when empty), like PVE's
+	// unprivileged containers: capabilities only count inside it, and the
+	// root's files must be owned by mapped ids (Manager.MapOwners). When the
+	// kernel refuses user namespaces the command runs as
+	// (capability-reduced) root in the isolated root instead.
 	Unprivileged bool
+	// IDMap is the user namespace's map (lxc.idmap entries); a non-empty map
+	// implies a user namespace, as lxc.idmap does for a privileged container.
+	IDMap []IDMap
 	// HostNetwork shares the host's network namespace. By default the command
 	// gets its own network namespace with only loopback up.
 	HostNetwork bool
@@ -85,6 +90,19 @@ type ExecResult struct {
 	TimedOut bool
 	// UserNamespace reports whether the command actually ran in a user namespace.
 	UserNamespace bool
+}
+
+// userNamespaceMap is the command's user namespace map, nil for none (also
+// when the kernel refuses user namespaces).
+func (req *ExecRequest) userNamespaceMap() []IDMap {
+	maps := req.IDMap
+	if req.Unprivileged && len(maps) == 0 {
+		maps = DefaultIDMap
+	}
+	if len(maps) == 0 || UserNamespacesSupported() != nil {
+		return nil
+	}
+	return maps
 }
 
 // StartError means the command never ran: Argv[0] was not found or not
@@ -113,6 +131,8 @@ type initConfig struct {
 	Hostname    string
 	Binds       []Bind
 	HostNetwork bool
+	// IDMap puts the command in a user namespace with this map.
+	IDMap []IDMap
 }
 
 // initStatus is what the init reports back over fd 4 before exiting.
@@ -170,7 +190,7 @@ func ExecIn(ctx context.Context, root string, req ExecRequest) (ExecResult, erro
 			return ExecResult{}, fmt.Errorf("guestroot: bind %d: need an absolute source and a target", i)
 		}
 	}
-	userns := req.Unprivileged && UserNamespacesSupported() == nil
+	cfg.IDMap = req.userNamespaceMap()
 
 	maxOut := req.MaxOutput
 	if maxOut == 0 {
@@ -185,13 +205,13 @@ func ExecIn(ctx context.Context, root string, req ExecRequest) (ExecResult, erro
 		errW = req.Stderr
 	}
 
-	st, timedOut, err := runInit(ctx, cfg, userns, req.Stdin, outW, errW, req.Timeout)
+	st, timedOut, err := runInit(ctx, cfg, nil, req.Stdin, outW, errW, req.Timeout)
 	res := ExecResult{
 		Stdout:          stdout.buf.Bytes(),
 		Stderr:          stderr.buf.Bytes(),
 		StdoutTruncated: stdout.truncated,
 		StderrTruncated: stderr.truncated,
-		UserNamespace:   userns,
+		UserNamespace:   cfg.IDMap != nil,
 	}
 	if err != nil {
 		return res, err
@@ -219,7 +239,11 @@ func ExecIn(ctx context.Context, root string, req ExecRequest) (ExecResult, erro
 // (timeout, cancellation, or our own death via Pdeathsig) makes the kernel
 // kill every process the command left behind; Wait returns only after they
 // are all gone.
-func runInit(ctx context.Context, cfg initConfig, userns bool, stdin io.Reader, stdout, stderr io.Writer, timeout time.Duration) (initStatus, bool, error) {
+// With maps the init itself runs in a user namespace (the probe); an exec's
+// command gets its own (initConfig.IDMap), after the init, still host root
+// in the namespaces it made, built the guest's view: a shifted root could
+// walk neither the host path to the guest root nor mount.
+func runInit(ctx context.Context, cfg initConfig, maps []IDMap, stdin io.Reader, stdout, stderr io.Writer, timeout time.Duration) (initStatus, bool, error) {
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		return initStatus{}, false, err
@@ -239,7 +263,7 @@ func runInit(ctx context.Context, cfg initConfig, userns bool, stdin io.Reader, 
 	cmd.ExtraFiles = []*os.File{cfgR, stW}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	cmd.WaitDelay = 2 * time.Second // a stdin reader that never returns must not hang Exec
-	cmd.SysProcAttr = nsAttr(cfg.HostNetwork, userns)
+	cmd.SysProcAttr = nsAttr(cfg.HostNetwork, maps)
 
 	// Pdeathsig fires when the *thread* that forked the child exits; keep this
 	// goroutine on one thread until the init is reaped.
@@ -291,16 +315,18 @@ func runInit(ctx context.Context, cfg initConfig, userns bool, stdin io.Reader, 
 	return st, timedOut, nil
 }
 
-func nsAttr(hostNet, userns bool) *syscall.SysProcAttr {
+// nsAttr creates the namespaces; with maps also a user namespace mapped by
+// them.
+func nsAttr(hostNet bool, maps []IDMap) *syscall.SysProcAttr {
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
 	if !hostNet {
 		flags |= unix.CLONE_NEWNET
 	}
 	attr := &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
-	if userns {
+	if len(maps) > 0 {
 		attr.Cloneflags |= unix.CLONE_NEWUSER
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}}
+		attr.UidMappings = sysMaps(maps, 'u')
+		attr.GidMappings = sysMaps(maps, 'g')
 		attr.GidMappingsEnableSetgroups = true
 	}
 	return attr

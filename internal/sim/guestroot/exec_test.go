@@ -279,25 +279,46 @@ func TestNamespaceView(t *testing.T) {
 	}
 }
 
+// An unprivileged guest's commands run in a user namespace mapped as PVE
+// maps unprivileged containers (0 100000 65536, or its lxc.idmap lines),
+// over a root whose owners MapOwners shifted into that range.
 func TestUnprivilegedUsesUserNamespace(t *testing.T) {
 	m := newGuest(t, 100)
-	res := run(t, m, 100, ExecRequest{Argv: []string{"sh", "-c", "id -u; cat /proc/self/uid_map; touch /root/owned"}, Unprivileged: true})
+	if err := m.MapOwners(100, DefaultIDMap); err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Lstat(filepath.Join(m.Root(100), "root"), &st); err != nil || st.Uid != 100000 || st.Gid != 100000 {
+		t.Fatalf("/root after MapOwners: %d:%d %v", st.Uid, st.Gid, err)
+	}
+	res := run(t, m, 100, ExecRequest{Argv: []string{"sh", "-c", "id -u; cat /proc/self/uid_map /proc/self/gid_map; touch /root/owned"}, Unprivileged: true})
 	if UserNamespacesSupported() != nil {
 		if res.UserNamespace || !strings.HasPrefix(string(res.Stdout), "0\n") {
 			t.Fatalf("fallback should run as root without a user namespace: %+v", res)
 		}
 		return
 	}
-	fields := strings.Fields(string(res.Stdout))
-	if !res.UserNamespace || len(fields) != 4 || fields[0] != "0" || fields[1] != "0" || fields[2] != "0" || fields[3] != "65536" {
+	if f := strings.Fields(string(res.Stdout)); !res.UserNamespace || strings.Join(f, " ") != "0 0 100000 65536 0 100000 65536" {
 		t.Fatalf("unprivileged: %q %q", res.Stdout, res.Stderr)
 	}
-	if _, err := os.Stat(filepath.Join(m.Root(100), "root/owned")); err != nil {
-		t.Fatal("root inside the user namespace could not write its own root")
+	if err := syscall.Lstat(filepath.Join(m.Root(100), "root/owned"), &st); err != nil || st.Uid != 100000 {
+		t.Fatalf("a file the guest's root made is host uid %d (%v), want 100000", st.Uid, err)
+	}
+	// lxc.idmap lines replace the default map
+	custom := []IDMap{{'u', 0, 100000, 1000}, {'u', 1000, 1000, 1}, {'u', 1001, 101001, 64535}, {'g', 0, 100000, 65536}}
+	res = run(t, m, 100, ExecRequest{Argv: []string{"cat", "/proc/self/uid_map"}, IDMap: custom})
+	if f := strings.Fields(string(res.Stdout)); strings.Join(f, " ") != "0 100000 1000 1000 1000 1 1001 101001 64535" {
+		t.Fatalf("lxc.idmap: %q %q", res.Stdout, res.Stderr)
 	}
 	res = run(t, m, 100, ExecRequest{Argv: []string{"cat", "/proc/self/uid_map"}})
 	if res.UserNamespace || !strings.Contains(string(res.Stdout), "4294967295") {
 		t.Fatalf("privileged exec should not be in a user namespace: %q", res.Stdout)
+	}
+	// a root left unshifted is not the namespace root's to write
+	m2 := newGuest(t, 101)
+	res2, err := m2.Exec(context.Background(), 101, ExecRequest{Argv: []string{"touch", "/root/x"}, Unprivileged: true})
+	if err != nil || res2.ExitCode == 0 {
+		t.Fatalf("unshifted root writable from the user namespace: %+v %v", res2, err)
 	}
 }
 

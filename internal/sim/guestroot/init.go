@@ -64,7 +64,12 @@ func UserNamespacesSupported() error {
 }
 
 func probe(userns bool) error {
-	st, _, err := runInit(context.Background(), initConfig{Mode: "probe"}, userns, nil, nil, nil, 0)
+	cfg, maps := initConfig{Mode: "probe"}, []IDMap(nil)
+	if userns {
+		// commands get a user namespace mapped as PVE maps unprivileged CTs
+		cfg, maps = initConfig{Mode: "probe-userns"}, DefaultIDMap
+	}
+	st, _, err := runInit(context.Background(), cfg, maps, nil, nil, nil, 0)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
@@ -95,6 +100,9 @@ func initMain() int {
 	var cfg initConfig
 	if err := json.NewDecoder(os.NewFile(3, "config")).Decode(&cfg); err != nil {
 		return report(initStatus{Error: "reading config: " + err.Error()})
+	}
+	if cfg.Mode == "probe-userns" {
+		return report(initStatus{Done: true}) // running in the namespace is the test
 	}
 	if cfg.Mode == "probe" {
 		if err := probeNamespace(); err != nil {
@@ -163,6 +171,14 @@ func startCommand(cfg *initConfig) (int, error) {
 		return 0, err
 	}
 	attr := &syscall.ProcAttr{Dir: cfg.Dir, Env: cfg.Env, Files: []uintptr{0, 1, 2}}
+	if len(cfg.IDMap) > 0 {
+		// The init, root in the namespaces it made, writes the maps.
+		// The command then becomes the namespace's root (the init's own
+		// host uid 0 is not mapped in it).
+		attr.Sys = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER, UidMappings: sysMaps(cfg.IDMap, 'u'),
+			GidMappings: sysMaps(cfg.IDMap, 'g'), GidMappingsEnableSetgroups: true,
+			Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}}}
+	}
 	pid, err := syscall.ForkExec(prog, cfg.Argv, attr)
 	if err == syscall.ENOEXEC {
 		// No #! line: run it with /bin/sh, as execvp and GLib's g_spawn (qemu-ga) do.

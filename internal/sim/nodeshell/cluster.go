@@ -1,15 +1,18 @@
 // Package nodeshell is the simulator's SSH side: a root shell on each
-// simulated PVE node whose `pct` and `qm` commands call the same operations
-// the API handlers call (through Cluster).
+// simulated PVE node whose `pct`, `qm` and `pvesm` commands call the same
+// operations the API handlers call (through Cluster and, for pvesm and
+// `qm disk import`, StorageCluster), and the sftp subsystem on the node's
+// root filesystem.
 //
 // Layout:
 //   - One SSH listener per node (Config.Nodes); the listen address chooses
 //     the node, exactly as a client reaches a real node by its own address.
 //     All listeners share the cluster's host key.
-//   - A command line that is a plain `pct ...` / `qm ...` invocation (no
-//     shell syntax outside quotes) runs directly in Go (fast path).
+//   - A command line that is a plain `pct ...` / `qm ...` / `pvesm ...`
+//     invocation (no shell syntax outside quotes) runs directly in Go (fast
+//     path).
 //   - Anything else runs as `/bin/bash -c LINE` in the node sandbox
-//     (Cluster.RunInNode). There, `pct`/`qm` are a tiny client (ClientMain)
+//     (Cluster.RunInNode). There, `pct`/`qm`/`pvesm` are a tiny client (ClientMain)
 //     that forwards argv, cwd and stdio over a per-session unix socket
 //     bind-mounted at SocketDir; the server runs the tool and sends the exit
 //     code back.

@@ -116,19 +116,7 @@ func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, c
 					ch.Close()
 				}()
 			case req.Type == "subsystem" && !started:
-				var sub struct{ Name string }
-				if ssh.Unmarshal(req.Payload, &sub) != nil || sub.Name != "sftp" {
-					req.Reply(false, nil)
-					continue
-				}
-				started = true
-				req.Reply(true, nil)
-				go func() {
-					defer close(done)
-					s.serveSFTP(node, ch)
-					ch.SendRequest("exit-status", false, []byte{0, 0, 0, 0})
-					ch.Close()
-				}()
+				started = s.startSubsystem(node, ch, req, done)
 			default:
 				// pty-req, x11, other subsystems, signals: not offered.
 				if req.WantReply {
@@ -145,6 +133,24 @@ func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, c
 			return
 		}
 	}
+}
+
+// startSubsystem starts the sftp subsystem (the only one offered) and
+// reports whether it did; done closes when it ends.
+func (s *Server) startSubsystem(node string, ch ssh.Channel, req *ssh.Request, done chan struct{}) bool {
+	var sub struct{ Name string }
+	if ssh.Unmarshal(req.Payload, &sub) != nil || sub.Name != "sftp" {
+		req.Reply(false, nil)
+		return false
+	}
+	req.Reply(true, nil)
+	go func() {
+		defer close(done)
+		s.serveSFTP(node, ch)
+		ch.SendRequest("exit-status", false, []byte{0, 0, 0, 0})
+		ch.Close()
+	}()
+	return true
 }
 
 // isToolWord reports whether a command word invokes pct, qm or pvesm.

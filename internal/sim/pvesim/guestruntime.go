@@ -68,10 +68,13 @@ func (r *guestRoots) ensure(g GuestRef) error {
 	if errors.Is(err, fs.ErrExist) {
 		return nil // created concurrently
 	}
-	if err == nil && g.Kind == "qemu" {
-		err = r.m.InstallPackages(g.VMID, guestroot.AgentPackage)
+	if err != nil {
+		return err
 	}
-	return err
+	if g.Kind == "qemu" {
+		return r.m.InstallPackages(g.VMID, guestroot.AgentPackage)
+	}
+	return r.m.MapOwners(g.VMID, ctIDMap(g))
 }
 
 func (r *guestRoots) Create(ctx context.Context, g GuestRef, template string) error {
@@ -90,7 +93,7 @@ func (r *guestRoots) Create(ctx context.Context, g GuestRef, template string) er
 	if g.Kind == "qemu" && !guestroot.IsDiskImage(template) {
 		return r.m.InstallPackages(g.VMID, guestroot.AgentPackage)
 	}
-	return nil
+	return r.m.MapOwners(g.VMID, ctIDMap(g)) // unpacked through the CT's id map
 }
 
 func (r *guestRoots) Clone(ctx context.Context, src GuestRef, snapname string, dst GuestRef, full bool) error {
@@ -106,7 +109,10 @@ func (r *guestRoots) Clone(ctx context.Context, src GuestRef, snapname string, d
 	}
 	// Linked and full clones both get a copy: a linked clone shares blocks
 	// on PVE but never sees later writes of its base, which a copy models.
-	return r.m.Clone(src.VMID, dst.VMID, snapname)
+	if err := r.m.Clone(src.VMID, dst.VMID, snapname); err != nil {
+		return err
+	}
+	return r.m.MapOwners(dst.VMID, ctIDMap(dst))
 }
 
 func (r *guestRoots) Snapshot(ctx context.Context, g GuestRef, name string) error {
@@ -307,7 +313,8 @@ func (r *guestRoots) exec(ctx context.Context, g GuestRef, req guestroot.ExecReq
 	if req.Hostname == "" {
 		req.Hostname = guestHostname(r.m, g)
 	}
-	req.Unprivileged = g.Kind == "lxc" && g.Config["unprivileged"] == "1"
+	req.IDMap = ctIDMap(g)
+	req.Unprivileged = len(req.IDMap) > 0
 	res, err := r.m.Exec(ctx, g.VMID, req)
 	if err != nil && errors.Is(context.Cause(ctx), errGuestStopped) {
 		// killed with its guest, as lxc-attach's processes die with the CT

@@ -89,56 +89,64 @@ func (s *Server) lxcCreate(r *request) (any, error) {
 	}
 	g := &Guest{Kind: "lxc", VMID: vmid, Node: node, Config: map[string]string{"lock": "create"}}
 	s.st.Guests[vmid] = g
-	start := r.boolean("start")
+	work := ctCreate{set: set, ostemplate: ostemplate, unpriv: unpriv == "1", pool: pool, start: r.boolean("start")}
 	spec := s.guestTaskSpec(r, "create", []string{guestLockPath("lxc", vmid)}, nil, func(ctx context.Context, g *Guest, t *Task) error {
-		fail := func(err error) error {
-			s.st.freeGuestVolumes(g.Node, g.VMID)
-			delete(s.st.Guests, g.VMID)
-			s.st.removeGuestFW(g.VMID)
-			return err
-		}
-		if err := s.applyChanges(r, g, set, nil); err != nil {
-			return fail(err)
-		}
-		// mount_all activates every volume before the archive is unpacked:
-		// "local-lvm:8G" was no allocation (only a bare GiB number is) and
-		// names a volume that does not exist.
-		for _, vol := range ctVolumes(g.Config) {
-			if err := s.activateVolume(g.Node, vol); err != nil {
-				return fail(fmt.Errorf("%s", asAPIError(err).Msg)) // OnFail adds "unable to create CT N - "
-			}
-		}
-		if g.Config["arch"] == "" {
-			g.Config["arch"] = "amd64"
-		}
-		if g.Config["ostype"] == "" {
-			g.Config["ostype"] = guessOSType(ostemplate)
-		}
-		if g.Config["memory"] == "" {
-			g.Config["memory"] = "512"
-		}
-		if g.Config["swap"] == "" {
-			g.Config["swap"] = "512"
-		}
-		if unpriv == "1" {
-			g.Config["unprivileged"] = "1"
-		}
-		if strings.HasPrefix(ostemplate, "/") && !s.nodeFileExists(node, ostemplate) {
-			return fail(fmt.Errorf("can't find file '%s'", ostemplate)) // abs_filesystem_path
-		}
-		t.Logf("extracting archive '%s'", ostemplate)
-		if err := s.runtime.Create(ctx, g.ref(), ostemplate); err != nil {
-			return fail(err)
-		}
-		delete(g.Config, "lock")
-		s.st.addVMToPool(g.VMID, pool)
-		if start {
-			g.Running = true
-		}
-		return nil
+		return s.lxcCreateWork(ctx, r, g, t, work)
 	})
 	spec.OnFail = s.undoCreate("lxc", vmid)
 	return s.tasks.start(spec).UPID, nil
+}
+
+// ctCreate is what the create worker needs of the request.
+type ctCreate struct {
+	set        map[string]string
+	ostemplate string
+	unpriv     bool
+	pool       string
+	start      bool
+}
+
+// lxcCreateWork is the vzcreate worker (caller holds s.mu): config, volumes,
+// the root from the template; a failure leaves nothing behind.
+func (s *Server) lxcCreateWork(ctx context.Context, r *request, g *Guest, t *Task, c ctCreate) error {
+	fail := func(err error) error {
+		s.st.freeGuestVolumes(g.Node, g.VMID)
+		delete(s.st.Guests, g.VMID)
+		s.st.removeGuestFW(g.VMID)
+		return err
+	}
+	if err := s.applyChanges(r, g, c.set, nil); err != nil {
+		return fail(err)
+	}
+	// mount_all activates every volume before the archive is unpacked:
+	// "local-lvm:8G" was no allocation (only a bare GiB number is) and
+	// names a volume that does not exist.
+	for _, vol := range ctVolumes(g.Config) {
+		if err := s.activateVolume(g.Node, vol); err != nil {
+			return fail(fmt.Errorf("%s", asAPIError(err).Msg)) // OnFail adds "unable to create CT N - "
+		}
+	}
+	for k, def := range map[string]string{"arch": "amd64", "ostype": guessOSType(c.ostemplate), "memory": "512", "swap": "512"} {
+		if g.Config[k] == "" {
+			g.Config[k] = def
+		}
+	}
+	if c.unpriv {
+		g.Config["unprivileged"] = "1"
+	}
+	if strings.HasPrefix(c.ostemplate, "/") && !s.nodeFileExists(g.Node, c.ostemplate) {
+		return fail(fmt.Errorf("can't find file '%s'", c.ostemplate)) // abs_filesystem_path
+	}
+	t.Logf("extracting archive '%s'", c.ostemplate)
+	if err := s.runtime.Create(ctx, g.ref(), c.ostemplate); err != nil {
+		return fail(err)
+	}
+	delete(g.Config, "lock")
+	s.st.addVMToPool(g.VMID, c.pool)
+	if c.start {
+		g.Running = true
+	}
+	return nil
 }
 
 // guessOSType stands in for PVE's detection from the unpacked template.

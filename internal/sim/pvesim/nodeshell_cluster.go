@@ -229,9 +229,23 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
+// PushFile writes as pct push does: ids are the container's, so through
+// its id map a new file belongs to the container's root, not the host's.
 func (c shellCluster) PushFile(id int, dst string, data []byte, perm os.FileMode, uid, gid int) error {
-	if _, err := c.runningCT(id); err != nil {
+	g, err := c.runningCT(id)
+	if err != nil {
 		return err
+	}
+	if maps := ctIDMap(g); len(maps) > 0 {
+		if _, _, err := c.s.guests.m.ReadFile(id, dst, 1); err != nil {
+			uid, gid = max(uid, 0), max(gid, 0) // a new file: the container's root by default
+		}
+		if uid >= 0 {
+			uid, _ = guestroot.HostID(maps, 'u', uid)
+		}
+		if gid >= 0 {
+			gid, _ = guestroot.HostID(maps, 'g', gid)
+		}
 	}
 	return c.s.guests.writeFile(id, dst, data, perm, uid, gid)
 }

@@ -85,16 +85,20 @@ func TestQmDiskImport(t *testing.T) {
 	if r.code != 0 || r.stdout != want {
 		t.Fatalf("qm disk import: exit %d\n%q\nwant %q\nstderr %q", r.code, r.stdout, want, r.stderr)
 	}
-	cfg, _ := e.srv.GuestConfig(200)
+	cfg := e.raw("GET", "/nodes/pve/qemu/200/config", nil).body["data"].(map[string]any)
 	if cfg["unused0"] != "local-lvm:vm-200-disk-1" {
 		t.Fatalf("config %v", cfg)
+	}
+	vol := e.raw("GET", "/nodes/pve/storage/local-lvm/content/local-lvm:vm-200-disk-1", nil).body["data"].(map[string]any)
+	if vol["size"] != float64(1<<30) {
+		t.Fatalf("imported volume %v", vol)
 	}
 	r = e.mustRun(c, "qm importdisk 200 disk.qcow2 local-lvm --target-disk scsi1 --format qcow2", "")
 	if r.code != 0 || !strings.HasSuffix(r.stdout, "scsi1: successfully imported disk 'local-lvm:vm-200-disk-2'\n") ||
 		r.stderr != "format 'qcow2' is not supported by the target storage - using 'raw' instead\n" {
 		t.Fatalf("qm importdisk: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	if cfg, _ = e.srv.GuestConfig(200); cfg["scsi1"] != "local-lvm:vm-200-disk-2" {
+	if cfg := e.raw("GET", "/nodes/pve/qemu/200/config", nil).body["data"].(map[string]any); cfg["scsi1"] != "local-lvm:vm-200-disk-2" {
 		t.Fatalf("config %v", cfg)
 	}
 	for line, stderr := range map[string]string{

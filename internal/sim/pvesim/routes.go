@@ -13,41 +13,14 @@ func (s *Server) buildRoutes() []*route {
 			rt.noAuth = true
 		}
 	}
-	s.handle("GET", "/pools", s.poolIndex)
-	s.handle("POST", "/pools", s.poolCreate)
-	s.handle("PUT", "/pools", s.poolUpdate)
-	s.handle("DELETE", "/pools", s.poolDelete)
-	s.handle("GET", "/pools/{poolid}", s.poolRead)
-	s.handle("PUT", "/pools/{poolid}", s.poolUpdate)
-	s.handle("DELETE", "/pools/{poolid}", s.poolDelete)
+	s.clusterRoutes()
 	s.handle("GET", "/nodes", s.nodes)
 	s.handle("GET", "/nodes/{node}", s.nodeIndex)
 	s.handle("GET", "/nodes/{node}/status", s.nodeStatus)
 	s.handle("GET", "/cluster/status", s.clusterStatus)
 	s.handle("GET", "/cluster/resources", s.clusterResources)
 	s.handle("GET", "/cluster/nextid", s.nextID)
-	s.handle("GET", "/storage", s.storageList)
-	s.handle("GET", "/storage/{storage}", s.storageGet)
-	s.handle("PUT", "/storage/{storage}", s.storageUpdate)
-	s.handle("GET", "/nodes/{node}/storage", s.nodeStorage)
-	s.handle("GET", "/nodes/{node}/storage/{storage}", s.nodeStorageIndex)
-	s.handle("GET", "/nodes/{node}/storage/{storage}/status", s.nodeStorageStatus)
-	s.handle("GET", "/nodes/{node}/storage/{storage}/content", s.storageContent)
-	s.handle("POST", "/nodes/{node}/storage/{storage}/content", s.storageAlloc)
-	s.handle("GET", "/nodes/{node}/storage/{storage}/content/{volume}", s.storageVolume)
-	s.handle("DELETE", "/nodes/{node}/storage/{storage}/content/{volume}", s.storageVolumeDelete)
-	s.handle("POST", "/nodes/{node}/storage/{storage}/upload", s.storageUpload)
-	s.handle("POST", "/nodes/{node}/storage/{storage}/download-url", s.storageDownloadURL)
-	s.handle("GET", "/nodes/{node}/aplinfo", s.aplinfoList)
-	s.handle("POST", "/nodes/{node}/aplinfo", s.aplinfoDownload)
-	s.handle("GET", "/nodes/{node}/network", s.networkIndex)
-	s.handle("POST", "/nodes/{node}/network", s.networkCreate)
-	s.handle("PUT", "/nodes/{node}/network", s.networkReload)
-	s.handle("DELETE", "/nodes/{node}/network", s.networkRevert)
-	s.handle("GET", "/nodes/{node}/network/{iface}", s.networkGet)
-	s.handle("PUT", "/nodes/{node}/network/{iface}", s.networkUpdate)
-	s.handle("DELETE", "/nodes/{node}/network/{iface}", s.networkDelete)
-	s.handle("GET", "/nodes/{node}/query-url-metadata", s.queryURLMetadata)
+	s.storageRoutes()
 	s.handle("GET", "/nodes/{node}/tasks", s.taskList)
 	s.handle("GET", "/nodes/{node}/tasks/{upid}", s.taskIndex)
 	s.handle("DELETE", "/nodes/{node}/tasks/{upid}", s.taskStop)
@@ -93,6 +66,18 @@ func (s *Server) buildRoutes() []*route {
 		s.firewallRoutes(g+"/firewall", true, true)
 		s.handle("GET", g+"/firewall/refs", s.fwRefs)
 	}
+	return s.routes
+}
+
+// clusterRoutes are pools, mappings and the cluster and node firewalls.
+func (s *Server) clusterRoutes() {
+	s.handle("GET", "/pools", s.poolIndex)
+	s.handle("POST", "/pools", s.poolCreate)
+	s.handle("PUT", "/pools", s.poolUpdate)
+	s.handle("DELETE", "/pools", s.poolDelete)
+	s.handle("GET", "/pools/{poolid}", s.poolRead)
+	s.handle("PUT", "/pools/{poolid}", s.poolUpdate)
+	s.handle("DELETE", "/pools/{poolid}", s.poolDelete)
 	s.handle("GET", "/cluster/mapping", s.mappingIndexRoot)
 	for _, kind := range []string{"dir", "pci", "usb"} {
 		base := "/cluster/mapping/" + kind
@@ -110,7 +95,33 @@ func (s *Server) buildRoutes() []*route {
 	s.handle("DELETE", "/cluster/firewall/groups/{group}", s.fwGroupDelete)
 	s.ruleRoutes("/cluster/firewall/groups/{group}", "/cluster/firewall/groups/{group}/{pos}")
 	s.firewallRoutes("/nodes/{node}/firewall", false, false)
-	return s.routes
+}
+
+// storageRoutes are storage.cfg, storage contents, the node's network and
+// the node-level downloads.
+func (s *Server) storageRoutes() {
+	s.handle("GET", "/storage", s.storageList)
+	s.handle("GET", "/storage/{storage}", s.storageGet)
+	s.handle("PUT", "/storage/{storage}", s.storageUpdate)
+	s.handle("GET", "/nodes/{node}/storage", s.nodeStorage)
+	s.handle("GET", "/nodes/{node}/storage/{storage}", s.nodeStorageIndex)
+	s.handle("GET", "/nodes/{node}/storage/{storage}/status", s.nodeStorageStatus)
+	s.handle("GET", "/nodes/{node}/storage/{storage}/content", s.storageContent)
+	s.handle("POST", "/nodes/{node}/storage/{storage}/content", s.storageAlloc)
+	s.handle("GET", "/nodes/{node}/storage/{storage}/content/{volume}", s.storageVolume)
+	s.handle("DELETE", "/nodes/{node}/storage/{storage}/content/{volume}", s.storageVolumeDelete)
+	s.handle("POST", "/nodes/{node}/storage/{storage}/upload", s.storageUpload)
+	s.handle("POST", "/nodes/{node}/storage/{storage}/download-url", s.storageDownloadURL)
+	s.handle("GET", "/nodes/{node}/aplinfo", s.aplinfoList)
+	s.handle("POST", "/nodes/{node}/aplinfo", s.aplinfoDownload)
+	s.handle("GET", "/nodes/{node}/network", s.networkIndex)
+	s.handle("POST", "/nodes/{node}/network", s.networkCreate)
+	s.handle("PUT", "/nodes/{node}/network", s.networkReload)
+	s.handle("DELETE", "/nodes/{node}/network", s.networkRevert)
+	s.handle("GET", "/nodes/{node}/network/{iface}", s.networkGet)
+	s.handle("PUT", "/nodes/{node}/network/{iface}", s.networkUpdate)
+	s.handle("DELETE", "/nodes/{node}/network/{iface}", s.networkDelete)
+	s.handle("GET", "/nodes/{node}/query-url-metadata", s.queryURLMetadata)
 }
 
 // firewallRoutes serves a level's firewall: index, options and rules, and

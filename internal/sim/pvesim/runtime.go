@@ -4,13 +4,15 @@ package pvesim
 
 import "context"
 
-// GuestRef identifies a guest for runtime hooks; Config is a copy of its
-// config map at the time of the call.
+// GuestRef identifies a guest for runtime hooks; Config (and LXC) are
+// copies of its config at the time of the call.
 type GuestRef struct {
 	Kind   string // "lxc" or "qemu"
 	VMID   int
 	Node   string
 	Config map[string]string
+	// LXC is a copy of a container's raw lxc.* lines (lxc.idmap...).
+	LXC [][2]string
 	// CloudInit is a booting VM's cloud-init drive (nil: none, or not a boot).
 	CloudInit *CloudInitDrive
 }
@@ -52,5 +54,5 @@ func (NopRuntime) Start(context.Context, GuestRef) error                        
 func (NopRuntime) Stop(context.Context, GuestRef) error                          { return nil }
 
 func (g *Guest) ref() GuestRef {
-	return GuestRef{Kind: g.Kind, VMID: g.VMID, Node: g.Node, Config: copyMap(g.Config)}
+	return GuestRef{Kind: g.Kind, VMID: g.VMID, Node: g.Node, Config: copyMap(g.Config), LXC: append([][2]string(nil), g.LXC...)}
 }

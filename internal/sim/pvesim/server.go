@@ -5,14 +5,28 @@
 // UPIDs, config locks and error texts, plus /_sim/ endpoints for fault
 // injection and request counting. Start one with Start(Options{...}).
 //
+// The API it serves (routes.go): version and tickets; nodes, node status,
+// network (/nodes/{node}/network: interfaces.new, apply, revert) and
+// query-url-metadata; cluster status, resources (guests, storages, nodes,
+// pools) and nextid; pools (/pools); cluster mappings (/cluster/mapping/
+// {dir,pci,usb}); storage.cfg (GET /storage, GET/PUT /storage/{storage});
+// storage status and contents (list, info, delete, alloc, upload,
+// download-url, aplinfo); tasks; containers and VMs (create, config,
+// pending, status, power, resize, template, clone, snapshots, cloud-init,
+// the guest agent); and the firewall of the cluster (options, rules,
+// security groups, IPSets, aliases, refs, macros), of each node (options,
+// rules) and of each guest (options, rules, IPSets, aliases, refs), the
+// guest's for any VMID, as PVE reads an absent .fw file as empty.
+//
 // Each node has a root filesystem (NodeRoot; with Options.RealGuests the
 // node shell's root). Storages with a path are directories in it: their
 // iso, vztmpl, backup, snippets and import volumes are its files, so a file
-// written over SSH is listed by GET .../storage/{storage}/content and an
-// upload lands on disk. VolumePath resolves a volume ID as
+// written over SSH or sftp is listed by GET .../storage/{storage}/content
+// and an upload lands on disk. VolumePath resolves a volume ID as
 // PVE::Storage::path does and ReadNodeFile reads a node file (cloud-init
-// cicustom snippets); PUT /storage/{storage} changes storage.cfg (content,
-// digest, delete).
+// cicustom snippets). Unprivileged containers run in PVE's user namespace
+// map (0 100000 65536 or their lxc.idmap lines) over roots owned by the
+// mapped ids.
 package pvesim
 
 import (
