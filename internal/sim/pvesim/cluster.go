@@ -26,7 +26,7 @@ func (s *Server) accessTicket(r *request) (any, error) {
 	if r.method == "GET" {
 		return nil, nil
 	}
-	return s.auth.login(r.str("username"), r.str("password"))
+	return s.login(r.str("username"), r.str("password"))
 }
 
 func (s *Server) nodeEntry(n string) map[string]any {

@@ -56,7 +56,7 @@ type route struct {
 }
 
 // ServeHTTP is the one request pipeline: auth → route → faults → validation
-// → handler → response.
+// → permissions → handler → listing filter → response.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
 	if strings.HasPrefix(path, "/_sim/") {
@@ -116,7 +116,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) dispatch(r *http.Request, rt *route, rel, relUnescaped string, vars map[string]string, params pveschema.Values, rec *RequestRecord) (any, int, error) {
 	var auth authResult
 	if rt == nil || !rt.noAuth {
-		a, err := s.auth.authenticate(r)
+		a, err := s.authenticate(r)
 		if err != nil {
 			return nil, 401, err
 		}
@@ -156,11 +156,14 @@ func (s *Server) dispatch(r *http.Request, rt *route, rel, relUnescaped string, 
 		return nil, 500, die("hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", node, node)
 	}
 	req := &request{s: s, http: r, method: r.Method, tmpl: rt.tmpl, vars: vars, params: params, user: auth.user, isTicket: auth.ticket}
+	if err := s.authorize(req); err != nil {
+		return nil, asAPIError(err).Status, err
+	}
 	data, err := rt.h(req)
 	if err != nil {
 		return nil, asAPIError(err).Status, err
 	}
-	return data, 200, nil
+	return s.filterListing(req, data), 200, nil
 }
 
 // readParams merges the query string and a JSON or form body, stringifying

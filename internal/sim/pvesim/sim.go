@@ -102,6 +102,7 @@ func (s *Server) serveSim(w http.ResponseWriter, r *http.Request) {
 		}
 		f.SetNodeDown(strings.TrimPrefix(p, "/nodes/"), req.Down)
 		reply(nil)
+	case s.serveSimAccess(w, r, p): // users, tokens, roles, ACLs (access.go)
 	case s.serveSimGuests(w, r, p): // agent and SSH faults (ssh.go)
 	default:
 		writeError(w, &apiError{Status: 501, Msg: "no such uri"})

@@ -122,6 +122,9 @@ type State struct {
 	Mappings map[string]map[string]*Mapping `json:"mappings,omitempty"`
 	// Pools is user.cfg's pool section.
 	Pools map[string]*Pool `json:"pools,omitempty"`
+	// Access is user.cfg's users, roles and ACLs with token.cfg's token
+	// secrets (access.go).
+	Access *UserCfg `json:"access,omitempty"`
 	// Firewall holds the .fw files. A guest's file is keyed by VMID, not
 	// part of the guest: PVE reads an absent one as empty, for any VMID.
 	Firewall FirewallFiles `json:"firewall"`
