@@ -45,7 +45,7 @@ func renderPermission(p *Permission) string {
 		f = append(f, fmt.Sprintf("User: %q", p.User))
 	}
 	if p.Check != nil {
-		f = append(f, "Check: "+renderCheck(p.Check))
+		f = append(f, "Check: &"+renderCheck(p.Check))
 	}
 	if p.Description != "" {
 		f = append(f, fmt.Sprintf("Description: %q", p.Description))
@@ -70,14 +70,14 @@ func renderCheck(c *PermCheck) string {
 	if len(c.Sub) > 0 {
 		subs := make([]string, len(c.Sub))
 		for i, s := range c.Sub {
-			subs[i] = renderCheck(s)
+			subs[i] = strings.TrimPrefix(renderCheck(s), "PermCheck") // gofmt -s elides the type
 		}
 		f = append(f, "Sub: []*PermCheck{"+strings.Join(subs, ", ")+"}")
 	}
 	if len(c.Args) > 0 {
 		f = append(f, "Args: "+quotedList(c.Args))
 	}
-	return "&PermCheck{" + strings.Join(f, ", ") + "}"
+	return "PermCheck{" + strings.Join(f, ", ") + "}"
 }
 
 func quotedList(xs []string) string {
