@@ -111,7 +111,7 @@ func randomB64(nbytes int) string {
 	var b strings.Builder
 	for i := 0; i+1 < len(raw) && b.Len() < nbytes*4/3; i += 2 {
 		var v int
-		fmt.Sscanf(raw[i:i+2], "%02x", &v)
+		_, _ = fmt.Sscanf(raw[i:i+2], "%02x", &v)
 		b.WriteByte(alphabet[v%64])
 	}
 	return b.String()
