@@ -77,7 +77,7 @@ type Options struct {
 	// temp dir removed on Close).
 	GuestRootDir string
 	// AgentBootDelay is how long a started VM boots before its QEMU guest
-	// agent answers (0: at once).
+	// agent answers (0: at once; pvesim serve uses DefaultAgentBootDelay).
 	AgentBootDelay time.Duration
 	// SSHListen starts the node shell (SSH with pct/qm) with the first
 	// node's listener on this loopback address ("127.0.0.1:0" picks a port;
@@ -90,6 +90,10 @@ type Options struct {
 }
 
 // Server is a running simulator.
+// DefaultAgentBootDelay is pvesim serve's boot time of a VM before its agent
+// answers: a cloud image's boot to qemu-ga, roughly, on a fast host.
+const DefaultAgentBootDelay = 3 * time.Second
+
 type Server struct {
 	opts    Options
 	mu      sync.Mutex // guards st
