@@ -144,9 +144,12 @@ func (c *Client) GuestFresh(ctx context.Context, id int) (Resource, bool, error)
 	return c.Guest(ctx, id)
 }
 
-// Locate finds which node holds a guest. ok is false when no node has it.
+// Locate finds which node holds a guest now, from a listing fetched for
+// it: what a write is about to act on, or a check of what another program
+// did, must not come from a listing shared over time. ok is false when no
+// node has it.
 func (c *Client) Locate(ctx context.Context, id int) (ref Ref, ok bool, err error) {
-	r, ok, err := c.Guest(ctx, id)
+	r, ok, err := c.GuestFresh(ctx, id)
 	return r.Ref, ok, err
 }
 

@@ -31,6 +31,9 @@ const (
 	// classOnce creates or starts something: it is repeated only when PVE
 	// certainly did not act on it (never reached, busy, a lock refused it).
 	classOnce
+	// classTask is classOnce for a request that starts a worker: its
+	// acceptance is not the lock changing hands, the task's success is.
+	classTask
 )
 
 // failure is how a request failed, as far as retrying goes.
@@ -46,10 +49,10 @@ const (
 	failServer                   // a 500 from a handler: final for writes, retried for reads
 )
 
-// lockRE matches PVE's lock refusals: AbstractConfig::check_lock ("CT 900
-// is locked (disk)") and PVE::Tools::lock_file ("can't lock file '...' -
-// got timeout").
-var lockRE = regexp.MustCompile(`(?:CT|VM) \d+ is locked \(\w+\)|can't lock file '[^']*' - got timeout`)
+// lockRE matches PVE's lock refusals: AbstractConfig::check_lock ("CT is
+// locked (disk)": guest_type() only) and PVE::Tools::lock_file ("can't lock
+// file '...' - got timeout").
+var lockRE = regexp.MustCompile(`(?:CT|VM)(?: \d+)? is locked \((\w+)\)|can't lock file '[^']*' - got timeout`)
 
 func classify(err error) failure {
 	var le *LoginError
@@ -123,7 +126,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, cla
 	for n := 0; ; n++ {
 		err := c.attempt(ctx, method, path, body, out)
 		if err == nil {
-			if method != http.MethodGet {
+			if method != http.MethodGet && class != classTask {
 				c.noteProgress(path)
 			}
 			return nil
@@ -154,7 +157,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, cla
 			}
 			c.stats.lockRetries.Add(1)
 			delay = lockDelay(time.Since(lockSince))
-		case f == failUnsent || f == failBusy || (f == failLost && class != classOnce):
+		case f == failUnsent || f == failBusy || (f == failLost && class < classOnce):
 			if time.Since(start) > c.retryFor {
 				return fmt.Errorf("%w (gave up after %s of retries)", requestError(method, path, err), c.retryFor)
 			}
@@ -277,13 +280,15 @@ type LockError struct {
 }
 
 func (e *LockError) Error() string {
-	what := e.Msg
-	if m := lockRE.FindString(e.Msg); m != "" {
-		what = m
-	}
-	s := what
-	if e.Guest != "" {
-		s = e.Guest + ": " + what
+	s := e.Msg
+	m := lockRE.FindStringSubmatch(e.Msg)
+	switch {
+	case m != nil && m[1] != "" && e.Guest != "":
+		s = e.Guest + " is locked (" + m[1] + ")" // PVE's check_lock names no guest
+	case m != nil && e.Guest != "":
+		s = e.Guest + ": " + m[0]
+	case m != nil:
+		s = m[0]
 	}
 	s += fmt.Sprintf(" (waited %s", e.Waited.Round(time.Second))
 	if e.Cause != nil {

@@ -42,7 +42,7 @@ func (c *Client) runTask(ctx context.Context, op taskOp) error {
 	for attempt := 0; ; attempt++ {
 		sent := time.Now()
 		var upid string
-		err := c.do(ctx, op.method, op.path, op.body, &upid, classOnce)
+		err := c.do(ctx, op.method, op.path, op.body, &upid, classTask)
 		var le *LostError
 		switch {
 		case err == nil:
@@ -68,6 +68,9 @@ func (c *Client) runTask(ctx context.Context, op taskOp) error {
 		}
 		err = c.WaitTask(ctx, upid)
 		var te *TaskError
+		if err == nil {
+			c.noteProgress(op.path) // the task had the guest's locks
+		}
 		if !errors.As(err, &te) || !lockRE.MatchString(te.ExitStatus) {
 			return err
 		}

@@ -41,6 +41,14 @@ func (s *Server) RevokeToken() {
 	s.auth.tokenSecret = ""
 }
 
+// TicketValid reports whether a login ticket is still accepted.
+func (s *Server) TicketValid(ticket string) bool {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	ti, ok := s.auth.tickets[ticket]
+	return ok && time.Now().Before(ti.expires)
+}
+
 func (a *authenticator) secret() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
