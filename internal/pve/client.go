@@ -117,7 +117,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("no credentials: set api_token (PROXMOX_VE_API_TOKEN) or username/password (PROXMOX_VE_USERNAME, PROXMOX_VE_PASSWORD)")
 	}
 	c.cache = newCache(base, orDefault(cfg.ListingTTL, 5*time.Second))
-	c.tasks = sharedTaskClock(base)
+	c.tasks = newTaskClock()
 	// Timeouts are per attempt (do), so the transport sees every failure.
 	tr := &transport{base: &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment,
 		MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}, c: c}

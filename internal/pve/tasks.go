@@ -64,10 +64,12 @@ func (b Backoff) Next(d time.Duration) time.Duration {
 // time already waited later, so the time between a task's end and the
 // provider noticing stays under that fraction of the task's duration
 // whatever the duration, with a number of polls that grows with the
-// logarithm of the duration instead of linearly. Durations seen per node
-// and task type teach the client when to look first: a clone like the last
-// ones is polled once early (fast failures), then shortly before the
-// fastest of them would end.
+// logarithm of the duration instead of linearly. Durations known per node
+// and task type, from PVE's task history (read once per node and type when
+// a task outlasts the first look) and from the client's own waits, tell it
+// when to look next: a clone like the recent ones is looked at once at
+// the start (a task failing at once) and then shortly before the fastest
+// of them would end.
 const (
 	pollFraction = 0.08
 	pollMin      = 10 * time.Millisecond
@@ -85,14 +87,9 @@ type taskClock struct {
 	asked map[string]bool
 }
 
-// sharedTaskClock is the process's clock for endpoint base: task durations
-// are the server's, whichever client waited.
-func sharedTaskClock(base string) *taskClock {
-	v, _ := taskClocks.LoadOrStore(base, &taskClock{seen: map[string][]time.Duration{}, asked: map[string]bool{}})
-	return v.(*taskClock)
+func newTaskClock() *taskClock {
+	return &taskClock{seen: map[string][]time.Duration{}, asked: map[string]bool{}}
 }
-
-var taskClocks sync.Map
 
 const taskClockKeep = 8
 
@@ -170,7 +167,7 @@ func (c *Client) WaitTask(ctx context.Context, upid string) error {
 		}
 		if st.Status != "stopped" {
 			runningAt = at
-			if expect == 0 && at >= time.Second && c.tasks.ask(key) {
+			if expect == 0 && c.tasks.ask(key) {
 				expect = c.taskHistory(ctx, u)
 			}
 			continue
@@ -186,8 +183,8 @@ func (c *Client) WaitTask(ctx context.Context, upid string) error {
 }
 
 // taskHistory learns how long tasks of u's type took on its node from PVE's
-// task list (whole seconds), once a task has run for a second without an
-// estimate: one request instead of dozens of polls for a long task.
+// task list (whole seconds, so only tasks of 2 s and more teach anything):
+// one request instead of dozens of polls for each long task.
 func (c *Client) taskHistory(ctx context.Context, u UPID) time.Duration {
 	key := u.Node + "/" + u.Type
 	var list []struct {
