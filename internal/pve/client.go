@@ -171,15 +171,16 @@ func IsNotFound(err error) bool {
 }
 
 // IsTransient reports errors a caller may retry: PVE could not be reached
-// or was busy. The client has already retried such failures for as long as
-// Config.RetryFor allows, and lock waits end in a *LockError, which is not
-// transient: retrying it again would only double the wait.
+// or was busy. Errors the client's own retries ended in (*GaveUpError after
+// Config.RetryFor, *LockError after a lock wait) are not transient: retrying
+// them again would only multiply the wait.
 func IsTransient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	var le *LockError
-	if errors.As(err, &le) {
+	var gu *GaveUpError
+	if errors.As(err, &le) || errors.As(err, &gu) {
 		return false
 	}
 	switch classify(err) {

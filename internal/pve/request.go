@@ -159,7 +159,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, cla
 			delay = lockDelay(time.Since(lockSince))
 		case f == failUnsent || f == failBusy || (f == failLost && class < classOnce):
 			if time.Since(start) > c.retryFor {
-				return fmt.Errorf("%w (gave up after %s of retries)", requestError(method, path, err), c.retryFor)
+				return &GaveUpError{Err: requestError(method, path, err), After: c.retryFor}
 			}
 			delay = backoff(n)
 		case f == failServer && class == classRead:
@@ -190,6 +190,17 @@ func requestError(method, path string, err error) error {
 	}
 	return fmt.Errorf("%s %s: %w", method, path, err)
 }
+
+// GaveUpError is a request whose transient failures outlasted RetryFor.
+type GaveUpError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *GaveUpError) Error() string {
+	return fmt.Sprintf("%v (gave up after %s of retries)", e.Err, e.After)
+}
+func (e *GaveUpError) Unwrap() error { return e.Err }
 
 // LostError is a request that may have run on PVE but whose answer was lost
 // (the connection broke after it was sent). Callers that create or start
