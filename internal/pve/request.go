@@ -50,9 +50,10 @@ const (
 )
 
 // lockRE matches PVE's lock refusals: AbstractConfig::check_lock ("CT is
-// locked (disk)": guest_type() only) and PVE::Tools::lock_file ("can't lock
-// file '...' - got timeout").
-var lockRE = regexp.MustCompile(`(?:CT|VM)(?: \d+)? is locked \((\w+)\)|can't lock file '[^']*' - got timeout`)
+// locked (disk)": guest_type() only), PVE::Tools::lock_file ("can't lock
+// file '...' - got timeout") and pmxcfs locks (PVE::Cluster::cfs_lock:
+// "cfs-lock '...' error: got lock request timeout").
+var lockRE = regexp.MustCompile(`(?:CT|VM)(?: \d+)? is locked \((\w+)\)|can't lock file '[^']*' - got timeout|cfs-lock '[^']*' error: got lock request timeout`)
 
 func classify(err error) failure {
 	var le *LoginError
