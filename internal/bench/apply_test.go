@@ -32,7 +32,8 @@ const applyScale = 0.05
 // template snapshot) once what it depends on is applied, at most 10 at a
 // time (Terraform's -parallelism). Feature scripts, raw lxc lines and GPU
 // entries need the node shell and are left out; their tasks are not part of
-// the critical path either.
+// the critical path either. Also reported: the graph-order apply's requests
+// and task polls per guest.
 //
 // Two orders: "graph", a guest waits only for its own clone source and
 // dependencies; "tiers", the estate module's order so far, a guest waits
@@ -54,8 +55,8 @@ func BenchmarkApply(b *testing.B) {
 	}
 	plan := newApplyPlan(est)
 	for b.Loop() {
-		graph := plan.run(b, dir, false)
-		tiers := plan.run(b, dir, true)
+		graph, st := plan.run(b, dir, false)
+		tiers, _ := plan.run(b, dir, true)
 		cp, bound, serial := plan.criticalPath(), plan.lockBound(10), plan.serial()
 		b.ReportMetric(cp.Seconds(), "cp-s")
 		b.ReportMetric(bound.Seconds(), "lock-bound-s")
@@ -65,6 +66,9 @@ func BenchmarkApply(b *testing.B) {
 		b.ReportMetric(graph.Seconds()/bound.Seconds(), "graph/lock-bound")
 		b.ReportMetric(tiers.Seconds()/cp.Seconds(), "tiers/cp")
 		b.ReportMetric(serial.Seconds()/cp.Seconds(), "serial/cp")
+		n := float64(len(plan.guests))
+		b.ReportMetric(float64(st.Requests)/n, "req/guest")
+		b.ReportMetric(float64(st.TaskPolls)/n, "polls/guest")
 	}
 }
 
@@ -239,8 +243,9 @@ func (p *applyPlan) lockBound(width int) time.Duration {
 	return now
 }
 
-// run applies the estate on a new simulator and returns the wall time.
-func (p *applyPlan) run(b *testing.B, dir string, byTiers bool) time.Duration {
+// run applies the estate on a new simulator and returns the wall time and
+// the client's counters.
+func (p *applyPlan) run(b *testing.B, dir string, byTiers bool) (time.Duration, pve.Stats) {
 	srv, err := pvesim.Start(pvesim.Options{PhoenixConfigDir: dir, TaskDurations: pvesim.RealisticTaskDurations, TaskScale: applyScale})
 	if err != nil {
 		b.Fatal(err)
@@ -263,7 +268,7 @@ func (p *applyPlan) run(b *testing.B, dir string, byTiers bool) time.Duration {
 				b.Fatal(err)
 			}
 		}
-		return time.Since(start)
+		return time.Since(start), api.Stats()
 	}
 	done := map[int]chan struct{}{}
 	for _, g := range p.guests {
@@ -292,5 +297,5 @@ func (p *applyPlan) run(b *testing.B, dir string, byTiers bool) time.Duration {
 	if err := <-errs; err != nil {
 		b.Fatal(err)
 	}
-	return time.Since(start)
+	return time.Since(start), api.Stats()
 }

@@ -134,6 +134,8 @@ func build(res results) *table {
 	t.atMost("Apply: wall time over the best schedule PVE's locks allow", "BenchmarkApply", "graph/lock-bound", 1.15, "%.2f ×", "≤ 1.15")
 	t.report("Apply: tier order (estate module) over the critical path", "BenchmarkApply", "tiers/cp", "%.2f ×", "reported")
 	t.report("Apply: serial orchestrator (sum of tasks) over the critical path", "BenchmarkApply", "serial/cp", "%.2f ×", "reported")
+	t.report("Apply: requests per guest (graph order)", "BenchmarkApply", "req/guest", "%.1f", "reported")
+	t.report("Apply: task status polls per guest (graph order)", "BenchmarkApply", "polls/guest", "%.1f", "reported")
 	const ing = "BenchmarkIngest5000"
 	if v, ok := t.get(ing, "ns/op"); ok {
 		t.res[ing]["ms/op"] = v / 1e6
