@@ -221,21 +221,21 @@ func (c *Client) Clone(ctx context.Context, src Ref, o CloneOptions) error {
 	if o.Target != "" && o.Target != src.Node {
 		body["target"] = o.Target
 	}
-	op := c.taskOp(http.MethodPost, src, "/clone", "clone", body)
+	op := c.guestTask(http.MethodPost, src, "/clone", "clone", body)
 	op.newGuest = o.NewID
 	return c.runTask(ctx, op)
 }
 
 // Start starts a guest and waits until it runs.
 func (c *Client) Start(ctx context.Context, ref Ref) error {
-	op := c.taskOp(http.MethodPost, ref, "/status/start", "start", nil)
+	op := c.guestTask(http.MethodPost, ref, "/status/start", "start", nil)
 	op.done = func(msg string) bool { return strings.Contains(msg, "already running") }
 	return c.runTask(ctx, op)
 }
 
 // Stop stops a guest hard.
 func (c *Client) Stop(ctx context.Context, ref Ref) error {
-	op := c.taskOp(http.MethodPost, ref, "/status/stop", "stop", nil)
+	op := c.guestTask(http.MethodPost, ref, "/status/stop", "stop", nil)
 	op.done = notRunning
 	return c.runTask(ctx, op)
 }
@@ -244,7 +244,7 @@ func notRunning(msg string) bool { return strings.Contains(msg, "not running") }
 
 // Reboot restarts a running guest so pending changes apply.
 func (c *Client) Reboot(ctx context.Context, ref Ref) error {
-	return c.runTask(ctx, c.taskOp(http.MethodPost, ref, "/status/reboot", "reboot", nil))
+	return c.runTask(ctx, c.guestTask(http.MethodPost, ref, "/status/reboot", "reboot", nil))
 }
 
 // Snapshots lists snapshot names (without PVE's "current" entry).
@@ -270,7 +270,7 @@ func (c *Client) Snapshot(ctx context.Context, ref Ref, name, description string
 	if description != "" {
 		body["description"] = description
 	}
-	op := c.taskOp(http.MethodPost, ref, "/snapshot", "snapshot", body)
+	op := c.guestTask(http.MethodPost, ref, "/snapshot", "snapshot", body)
 	op.done = func(msg string) bool { return strings.Contains(msg, "snapshot name '"+name+"' already used") }
 	return c.runTask(ctx, op)
 }
@@ -290,14 +290,14 @@ func (c *Client) Template(ctx context.Context, ref Ref) error {
 		}
 		return err
 	}
-	op := c.taskOp(http.MethodPost, ref, "/template", "template", nil)
+	op := c.guestTask(http.MethodPost, ref, "/template", "template", nil)
 	op.done = func(msg string) bool { return strings.Contains(msg, "you can't convert a template to a template") }
 	return c.runTask(ctx, op)
 }
 
 // Resize grows a disk to size ("+4G" or "32G").
 func (c *Client) Resize(ctx context.Context, ref Ref, disk, size string) error {
-	op := c.taskOp(http.MethodPut, ref, "/resize", "resize", map[string]string{"disk": disk, "size": size})
+	op := c.guestTask(http.MethodPut, ref, "/resize", "resize", map[string]string{"disk": disk, "size": size})
 	if !strings.HasPrefix(size, "+") {
 		// An absolute size repeated after a lost answer is already there.
 		op.done = func(msg string) bool { return strings.Contains(msg, "disk is already at specified size") }
@@ -307,7 +307,7 @@ func (c *Client) Resize(ctx context.Context, ref Ref, disk, size string) error {
 
 // Destroy removes a guest with its disks and from jobs (purge).
 func (c *Client) Destroy(ctx context.Context, ref Ref) error {
-	op := c.taskOp(http.MethodDelete, ref, "?purge=1&destroy-unreferenced-disks=1", "destroy", nil)
+	op := c.guestTask(http.MethodDelete, ref, "?purge=1&destroy-unreferenced-disks=1", "destroy", nil)
 	op.body = nil
 	op.done = func(msg string) bool { return strings.Contains(msg, "does not exist") }
 	return c.runTask(ctx, op)
@@ -323,7 +323,7 @@ func (c *Client) Migrate(ctx context.Context, ref Ref, target string, running bo
 	if running && ref.Kind == QEMU {
 		body["online"], body["with-local-disks"] = "1", "1"
 	}
-	return c.runTask(ctx, c.taskOp(http.MethodPost, ref, "/migrate", "migrate", body))
+	return c.runTask(ctx, c.guestTask(http.MethodPost, ref, "/migrate", "migrate", body))
 }
 
 // Pending lists the config keys whose change waits for the guest's next

@@ -283,3 +283,24 @@ func TestParallelClonesWaitWhileTheyProgress(t *testing.T) {
 		t.Fatal("clones of one source must have waited for its lock")
 	}
 }
+
+// Migrate moves a running container in restart mode; a lost answer finds
+// its vzmigrate task.
+func TestMigrateFollowsTheGuest(t *testing.T) {
+	e := newSimEnv(t, pvesim.Options{Nodes: []string{"pve", "pve2"}, TaskDuration: 20 * time.Millisecond}, Config{})
+	ref := e.createCT("pve", 150)
+	if err := e.c.Start(e.ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Faults().AddFault(pvesim.FaultRule{Method: "POST", Path: "/nodes/{node}/lxc/{vmid}/migrate", Drop: pvesim.DropAfter, Count: 1})
+	if err := e.c.Migrate(e.ctx, ref, "pve2", true); err != nil {
+		t.Fatal(err)
+	}
+	r, found, err := e.c.Guest(e.ctx, 150)
+	if err != nil || !found || r.Node != "pve2" || r.Status != "running" {
+		t.Fatalf("want it running on pve2: %+v %v %v", r, found, err)
+	}
+	if n := e.count("POST /nodes/{node}/lxc/{vmid}/migrate"); n != 1 || e.c.Stats().Recovered != 1 {
+		t.Fatalf("the migration must be sent once and recovered: sent %d, %+v", n, e.c.Stats())
+	}
+}

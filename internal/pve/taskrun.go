@@ -165,7 +165,7 @@ func (c *Client) waitCreated(ctx context.Context, id int) error {
 	}
 }
 
-func (c *Client) taskOp(method string, ref Ref, suffix, op string, body map[string]string) taskOp {
+func (c *Client) guestTask(method string, ref Ref, suffix, op string, body map[string]string) taskOp {
 	if body == nil {
 		body = map[string]string{}
 	}

@@ -24,7 +24,7 @@ func (c *Client) CreateVM(ctx context.Context, node string, id int, params map[s
 // passed, stops it hard (forceStop), as one PVE task.
 func (c *Client) Shutdown(ctx context.Context, ref Ref, timeout time.Duration) error {
 	body := map[string]string{"timeout": strconv.Itoa(int(timeout.Seconds())), "forceStop": "1"}
-	op := c.taskOp(http.MethodPost, ref, "/status/shutdown", "shutdown", body)
+	op := c.guestTask(http.MethodPost, ref, "/status/shutdown", "shutdown", body)
 	op.done = notRunning
 	return c.runTask(ctx, op)
 }
