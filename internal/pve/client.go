@@ -38,7 +38,8 @@ type Config struct {
 	// an error naming the guest and the lock.
 	LockWait time.Duration
 	// ListingTTL is how long one /cluster/resources listing serves every
-	// guest's lookup (default 5 s); any write through the client drops it.
+	// guest's lookup (default 5 s); any write of this process to the
+	// endpoint, and any task end it sees, drops it.
 	ListingTTL time.Duration
 }
 
@@ -139,7 +140,9 @@ func (c *Client) IsRootTicket() bool { return !c.isToken && c.user == "root@pam"
 // User is the authenticated user (or token ID).
 func (c *Client) User() string { return c.user }
 
-// API exposes the underlying go-proxmox client for calls this package does not wrap.
+// API exposes the underlying go-proxmox client for calls this package does
+// not wrap: authenticated, counted and dropping the listing on writes as
+// every request of this client, but without its retries.
 func (c *Client) API() *proxmox.Client { return c.api }
 
 // APIError is a PVE error response: the HTTP status and PVE's message

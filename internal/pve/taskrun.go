@@ -38,8 +38,8 @@ var claimed sync.Map
 // lost answer is recovered by finding the task (or the new guest) PVE made.
 func (c *Client) runTask(ctx context.Context, op taskOp) error {
 	var lockSince time.Time
-	lost := false
-	for attempt := 0; ; attempt++ {
+	losses := 0
+	for {
 		sent := time.Now()
 		var upid string
 		err := c.do(ctx, op.method, op.path, op.body, &upid, classTask)
@@ -47,8 +47,8 @@ func (c *Client) runTask(ctx context.Context, op taskOp) error {
 		switch {
 		case err == nil:
 			claimed.Store(upid, true)
-		case errors.As(err, &le) && attempt < 3:
-			lost = true
+		case errors.As(err, &le) && losses < 3:
+			losses++
 			var ok bool
 			if upid, ok, err = c.recoverTask(ctx, op, sent); err != nil {
 				return err
@@ -60,7 +60,7 @@ func (c *Client) runTask(ctx context.Context, op taskOp) error {
 			if upid == "" {
 				return nil // the new guest exists and no task of it runs
 			}
-		case lost && op.done != nil && asAPIError(err) != nil && op.done(asAPIError(err).Msg):
+		case losses > 0 && op.done != nil && asAPIError(err) != nil && op.done(asAPIError(err).Msg):
 			c.stats.recovered.Add(1)
 			return nil
 		default:
@@ -94,8 +94,9 @@ func (c *Client) runTask(ctx context.Context, op taskOp) error {
 // ("" when a new guest exists and nothing runs for it any more).
 func (c *Client) recoverTask(ctx context.Context, op taskOp, sent time.Time) (upid string, ok bool, err error) {
 	if op.newGuest != 0 {
-		r, found, err := c.GuestFresh(ctx, op.newGuest)
-		if err != nil || !found {
+		var r Resource
+		var found bool
+		if r, found, err = c.GuestFresh(ctx, op.newGuest); err != nil || !found {
 			return "", false, err
 		}
 		defer func() {
