@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestconf"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
