@@ -80,7 +80,7 @@ func newServeFlags(out io.Writer) *serveFlags {
 	f.sshListen = fs.String("ssh-listen", "", "serve the node shell (SSH with pct and qm); the first node listens on this `address`, the others on free ports (needs real guests)")
 	f.realGuests = fs.Bool("real-guests", true, "give guests real root directories where pct exec, the guest agent and scripts run (needs Linux, root, bash-static and busybox-static); when not given explicitly and those are missing, pvesim warns and runs without")
 	f.guestRootDir = fs.String("guest-root-dir", "", "where guest roots live (default STATE_DIR/guestroot, or a temporary `directory` removed on exit)")
-	f.bootDelay = fs.Duration("agent-boot-delay", 3*time.Second, "how long a started VM boots before its QEMU guest agent answers")
+	f.bootDelay = fs.Duration("agent-boot-delay", pvesim.DefaultAgentBootDelay, "how long a started VM boots before its QEMU guest agent answers")
 	f.nodes = fs.String("nodes", "pve", "comma-separated node `names`")
 	f.stateDir = fs.String("state-dir", "", "persist state (guests, credentials, certificate, keys) in this `directory` across restarts; default: in memory")
 	f.phoenixDir = fs.String("phoenix-config-dir", "", "seed storages, the bridge and OS templates from this phoenix config `directory`")

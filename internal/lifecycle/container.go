@@ -320,9 +320,12 @@ func pruned(steps []provision.Step, prev []provision.Record) bool {
 	return false
 }
 
-// readContainer observes the container at ref into g.
-func readContainer(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest) (Observation, error) {
-	obs := Observation{Ref: ref, Found: true}
+// readContainer observes the container res into g: its config (values and
+// raw lxc.* lines, which PVE's pending listing leaves out) and, when it
+// runs, its pending section; run state comes from the cluster listing.
+func readContainer(ctx context.Context, env Env, res pve.Resource, g *phoenix.Guest) (Observation, error) {
+	ref := res.Ref
+	obs := Observation{Ref: ref, Found: true, Status: res.Status, Lock: res.Lock}
 	cfg, err := env.API.Config(ctx, ref)
 	if err != nil {
 		if pve.IsNotFound(err) {
@@ -330,28 +333,17 @@ func readContainer(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest) 
 		}
 		return obs, err
 	}
-	st, err := env.API.Status(ctx, ref)
-	if err != nil {
-		return obs, err
-	}
-	obs.Status, obs.Template = st.Status, cfg.Values["template"] == "1"
-	if st.Status == "running" {
+	obs.Template = cfg.Values["template"] == "1"
+	if res.Status == "running" {
 		if obs.Pending, err = env.API.Pending(ctx, ref); err != nil {
 			return obs, err
 		}
 	}
 	o := guestconf.Observed{Config: cfg.Values, RawLXC: cfg.RawLXC}
 	if g.Firewall != nil {
-		on, err := env.API.FirewallEnabled(ctx, ref)
-		if err != nil {
+		if o.FirewallEnabled, o.FirewallRules, err = readFirewall(ctx, env, ref); err != nil {
 			return obs, err
 		}
-		rules, err := env.API.FirewallRules(ctx, ref)
-		if err != nil {
-			return obs, err
-		}
-		o.FirewallEnabled = &on
-		o.FirewallRules = guestconf.ObservedRules(rules)
 	}
 	guestconf.ObserveContainer(g, o)
 	return obs, nil

@@ -39,23 +39,45 @@ type Observation struct {
 	Pending []string
 	// Template is true for a PVE template (converted out of band or by us).
 	Template bool
+	// Lock is the guest's config lock ("create" while a create or clone
+	// runs or after one was cut short; "" when none).
+	Lock string
 }
 
 // Read finds guest id wherever it runs and observes its actual state into g,
 // for the fields g manages. A guest of the other kind than g is reported as
 // found with its real kind in Ref; g is then left untouched.
+//
+// A refresh costs the shared cluster listing (node, run state, template
+// flag, lock: one request for every guest of the plan) and per guest: a
+// container's config (values and raw lxc.* lines) plus, when it runs, its
+// pending section; a VM's pending section (values and pending changes in
+// one); a managed firewall's options and rules.
 func Read(ctx context.Context, env Env, id int, g *phoenix.Guest) (Observation, error) {
-	ref, found, err := env.API.Locate(ctx, id)
+	res, found, err := env.API.Guest(ctx, id)
 	if err != nil || !found {
-		return Observation{Ref: ref, Found: found}, err
+		return Observation{Ref: res.Ref, Found: found}, err
 	}
-	if (ref.Kind == pve.QEMU) != (g.Kind == phoenix.KindVM) {
-		return Observation{Ref: ref, Found: true}, nil
+	obs, err := readGuest(ctx, env, res, g)
+	if err == nil && !obs.Found {
+		// PVE has no such guest where the shared listing put it: it moved or
+		// went since the listing was taken. Look again in a fresh one.
+		if res, found, err = env.API.GuestFresh(ctx, id); err != nil || !found {
+			return Observation{Ref: res.Ref, Found: found}, err
+		}
+		obs, err = readGuest(ctx, env, res, g)
 	}
-	if ref.Kind == pve.QEMU {
-		return readVM(ctx, env, ref, g)
+	return obs, err
+}
+
+func readGuest(ctx context.Context, env Env, res pve.Resource, g *phoenix.Guest) (Observation, error) {
+	if (res.Kind == pve.QEMU) != (g.Kind == phoenix.KindVM) {
+		return Observation{Ref: res.Ref, Found: true, Status: res.Status, Template: res.Template, Lock: res.Lock}, nil
 	}
-	return readContainer(ctx, env, ref, g)
+	if res.Kind == pve.QEMU {
+		return readVM(ctx, env, res, g)
+	}
+	return readContainer(ctx, env, res, g)
 }
 
 // Destroy stops and destroys the guest at ref with its disks, honouring PVE's

@@ -224,25 +224,21 @@ func powerVM(ctx context.Context, env Env, out Outcome, opts Options, running, s
 	return out, running, nil
 }
 
-// readVM observes the VM at ref into g.
-func readVM(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest) (Observation, error) {
-	obs := Observation{Ref: ref, Found: true}
-	cfg, err := env.API.Config(ctx, ref)
+// readVM observes the VM res into g from its pending section, which holds
+// the config values and the changes waiting for a restart in one answer.
+func readVM(ctx context.Context, env Env, res pve.Resource, g *phoenix.Guest) (Observation, error) {
+	ref := res.Ref
+	obs := Observation{Ref: ref, Found: true, Status: res.Status, Lock: res.Lock}
+	cfg, pending, err := env.API.PendingConfig(ctx, ref)
 	if err != nil {
 		if pve.IsNotFound(err) {
 			return Observation{Ref: ref}, nil
 		}
 		return obs, err
 	}
-	st, err := env.API.Status(ctx, ref)
-	if err != nil {
-		return obs, err
-	}
-	obs.Status, obs.Template = st.Status, cfg.Values["template"] == "1"
-	if st.Status == "running" {
-		if obs.Pending, err = env.API.Pending(ctx, ref); err != nil {
-			return obs, err
-		}
+	obs.Template = cfg.Values["template"] == "1"
+	if res.Status == "running" {
+		obs.Pending = pending
 	}
 	o := guestconf.Observed{Config: cfg.Values}
 	if g.Firewall != nil {

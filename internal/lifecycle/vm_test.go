@@ -26,7 +26,18 @@ const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExamp
 // cloud-init user-data).
 func vmEnv(t *testing.T) (Env, *pvesim.Server) {
 	t.Helper()
-	srv := pvesimtest.StartReal(t, pvesim.Options{AgentBootDelay: 300 * time.Millisecond})
+	return vmEnvFor(t, 300*time.Millisecond)
+}
+
+// vmEnvB is vmEnv for benchmarks, with the simulator's default boot delay.
+func vmEnvB(b *testing.B) (Env, *pvesim.Server) {
+	b.Helper()
+	return vmEnvFor(b, pvesim.DefaultAgentBootDelay)
+}
+
+func vmEnvFor(t testing.TB, bootDelay time.Duration) (Env, *pvesim.Server) {
+	t.Helper()
+	srv := pvesimtest.StartReal(t, pvesim.Options{AgentBootDelay: bootDelay})
 	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +52,7 @@ func vmEnv(t *testing.T) (Env, *pvesim.Server) {
 	if err := api.API().Put(ctx, "/storage/local", map[string]string{"content": "iso,vztmpl,backup,import,snippets"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	return Env{API: api, Shell: shell, Node: "pve", Log: func(s string) { t.Log(s) }}, srv
+	return Env{API: api, Shell: shell, Node: "pve", Log: func(s string) { t.Logf("%s", s) }}, srv
 }
 
 func vmGuest(id int, name string) *phoenix.Guest {

@@ -103,13 +103,15 @@ func TestAccGuest_errorsKeepState(t *testing.T) {
 			{Config: cfg},
 			{
 				PreConfig: func() {
-					sim.srv.Faults().AddFault(pvesim.FaultRule{Method: "GET", Path: "/nodes/{node}/lxc/{vmid}/config", Status: 500, Message: "simulated backend failure", Count: 1})
+					// Every read fails: one failed read is absorbed by the client's retries.
+					sim.srv.Faults().AddFault(pvesim.FaultRule{Method: "GET", Path: "/nodes/{node}/lxc/{vmid}/config", Status: 500, Message: "simulated backend failure"})
 				},
 				Config:      cfg,
 				ExpectError: regexp.MustCompile(`(?s)Unable to read guest 400.*simulated backend failure.*The state is kept`),
 			},
 			{
 				// the state survived the failed refresh: nothing to do
+				PreConfig:        sim.srv.Faults().Clear,
 				Config:           cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},

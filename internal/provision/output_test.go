@@ -29,7 +29,7 @@ func TestLineWriter(t *testing.T) {
 
 	got = nil
 	w = NewLineWriter(Stdout, func(s Stream, l string) { got = append(got, l) })
-	w.Write([]byte(strings.Repeat("x", MaxLine+10)))
+	_, _ = w.Write([]byte(strings.Repeat("x", MaxLine+10)))
 	w.Close()
 	if len(got) != 2 || len(got[0]) != MaxLine || len(got[1]) != 10 {
 		t.Fatalf("endless line split into %d parts", len(got))

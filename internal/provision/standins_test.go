@@ -65,6 +65,8 @@ func TestStandInsParse(t *testing.T) {
 			"lxc_setup/phoenix_hypervisor_feature_install_nginx.sh",
 			"phoenix_hypervisor_common_utils.sh",
 			"tests/model_server/check_up.sh",
+			"vm_features/feature_install_base_setup.sh",
+			"vm_features/feature_install_docker.sh",
 		},
 		standinsBin: {
 			"lxc_setup/phoenix_hypervisor_feature_install_base_setup.sh",

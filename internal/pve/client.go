@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	proxmox "github.com/luthermonson/go-proxmox"
@@ -26,8 +28,19 @@ type Config struct {
 	Password string
 	Insecure bool
 	CAPEM    string
-	// HTTPTimeout bounds one request (default 60 s).
+	// HTTPTimeout bounds one request attempt (default 60 s).
 	HTTPTimeout time.Duration
+	// RetryFor bounds how long transient failures (the API unreachable,
+	// 502/503, a lost answer to a read) are retried (default 2 min).
+	RetryFor time.Duration
+	// LockWait bounds how long a request waits for a guest's lock while no
+	// request of this client gets it (default 5 min); the wait ends with
+	// an error naming the guest and the lock.
+	LockWait time.Duration
+	// ListingTTL is how long one /cluster/resources listing serves every
+	// guest's lookup (default 5 s); any write of this process to the
+	// endpoint, and any task end it sees, drops it.
+	ListingTTL time.Duration
 }
 
 // Client is a PVE API client.
@@ -35,8 +48,22 @@ type Client struct {
 	api *proxmox.Client
 	// user is the authenticated user; root@pam with a ticket is what PVE
 	// requires for bind mounts, devices and raw feature flags.
-	user    string
-	isToken bool
+	user     string
+	password string
+	isToken  bool
+	auth     *authState
+	cache    *clusterCache
+	tasks    *taskClock
+	stats    stats
+	timeout  time.Duration
+	retryFor time.Duration
+	lockWait time.Duration
+	// skew is the server clock minus ours (ns), from the Date header.
+	skew atomic.Int64
+	// progress is when a write of ours to a guest last went through, per
+	// guest path: a lock wait on a guest whose lock keeps changing hands
+	// among our own requests is progress, not a stuck lock.
+	progress sync.Map
 }
 
 // APIBase normalises an endpoint to the /api2/json base go-proxmox wants.
@@ -73,29 +100,38 @@ func New(cfg Config) (*Client, error) {
 		}
 		tlsCfg.RootCAs = pool
 	}
-	timeout := cfg.HTTPTimeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	httpClient := &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment}}
-	opts := []proxmox.Option{proxmox.WithHTTPClient(httpClient), proxmox.WithUserAgent("terraform-provider-phoenix")}
-	c := &Client{}
+	c := &Client{auth: &authState{}, timeout: orDefault(cfg.HTTPTimeout, 60*time.Second),
+		retryFor: orDefault(cfg.RetryFor, 2*time.Minute), lockWait: orDefault(cfg.LockWait, 5*time.Minute)}
 	switch {
 	case cfg.APIToken != "":
-		id, secret, ok := strings.Cut(cfg.APIToken, "=")
+		id, _, ok := strings.Cut(cfg.APIToken, "=")
 		if !ok {
 			return nil, errors.New("api_token must look like USER@REALM!TOKENID=SECRET")
 		}
-		opts = append(opts, proxmox.WithAPIToken(id, secret))
-		c.user, c.isToken = id, true
+		c.user, c.isToken, c.auth.token = id, true, cfg.APIToken
 	case cfg.Username != "":
-		opts = append(opts, proxmox.WithCredentials(&proxmox.Credentials{Username: cfg.Username, Password: cfg.Password}))
-		c.user = cfg.Username
+		c.user, c.password = cfg.Username, cfg.Password
+		if !strings.Contains(c.user, "@") {
+			c.user += "@pam" // PVE's default realm
+		}
 	default:
 		return nil, errors.New("no credentials: set api_token (PROXMOX_VE_API_TOKEN) or username/password (PROXMOX_VE_USERNAME, PROXMOX_VE_PASSWORD)")
 	}
-	c.api = proxmox.NewClient(base, opts...)
+	c.cache = newCache(base, orDefault(cfg.ListingTTL, 5*time.Second))
+	c.tasks = newTaskClock()
+	// Timeouts are per attempt (do), so the transport sees every failure.
+	tr := &transport{base: &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment,
+		MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}, c: c}
+	c.api = proxmox.NewClient(base, proxmox.WithHTTPClient(&http.Client{Transport: tr}),
+		proxmox.WithUserAgent("terraform-provider-phoenix"))
 	return c, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 // IsRootTicket reports whether operations PVE reserves for root@pam are allowed.
@@ -104,34 +140,29 @@ func (c *Client) IsRootTicket() bool { return !c.isToken && c.user == "root@pam"
 // User is the authenticated user (or token ID).
 func (c *Client) User() string { return c.user }
 
-// API exposes the underlying go-proxmox client for calls this package does not wrap.
+// API exposes the underlying go-proxmox client for calls this package does
+// not wrap: authenticated, counted and dropping the listing on writes as
+// every request of this client, but without its retries.
 func (c *Client) API() *proxmox.Client { return c.api }
 
-// APIError is a PVE error response: the HTTP status and PVE's message.
+// APIError is a PVE error response: the HTTP status and PVE's message
+// (the reason phrase, plus the parameter errors of a 400).
 type APIError struct {
 	Status int
 	Msg    string
+	// Params are a 400's per-parameter messages.
+	Params map[string]string
+	// authGen is the ticket session the request carried.
+	authGen uint64
 }
 
 func (e *APIError) Error() string { return e.Msg }
 
-// asAPIError recovers PVE's status and message from go-proxmox's errors,
-// which carry the status line ("500 CT 950 already exists...").
+// asAPIError finds PVE's answer in err.
 func asAPIError(err error) *APIError {
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return ae
-	}
-	msg := err.Error()
-	var code int
-	if n, _ := fmt.Sscanf(msg, "%d", &code); n == 1 && code >= 400 {
-		return &APIError{Status: code, Msg: strings.TrimSpace(strings.TrimPrefix(msg, fmt.Sprint(code)))}
-	}
-	if strings.HasPrefix(msg, "bad request: ") {
-		return &APIError{Status: 400, Msg: strings.TrimPrefix(msg, "bad request: ")}
-	}
-	if errors.Is(err, proxmox.ErrNotAuthorized) {
-		return &APIError{Status: 401, Msg: "authentication failed: check api_token or username/password (" + msg + ")"}
 	}
 	return nil
 }
@@ -142,72 +173,102 @@ func IsNotFound(err error) bool {
 	return ae != nil && ae.Status == 500 && strings.Contains(ae.Msg, "does not exist")
 }
 
-// IsTransient reports errors worth retrying: network failures, 5xx other
-// than PVE's die messages that describe a real refusal, lock timeouts.
+// IsTransient reports errors a caller may retry: PVE could not be reached
+// or was busy. Errors the client's own retries ended in (*GaveUpError after
+// Config.RetryFor, *LockError after a lock wait) are not transient: retrying
+// them again would only multiply the wait.
 func IsTransient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	ae := asAPIError(err)
-	if ae == nil {
-		return true // network-level
+	var le *LockError
+	var gu *GaveUpError
+	if errors.As(err, &le) || errors.As(err, &gu) {
+		return false
 	}
-	switch {
-	case ae.Status == 502 || ae.Status == 503 || ae.Status == 504 || ae.Status == 595 || ae.Status == 596:
-		return true
-	case strings.Contains(ae.Msg, "got timeout"), strings.Contains(ae.Msg, "is locked"):
+	switch classify(err) {
+	case failUnsent, failBusy, failLost, failLock:
 		return true
 	}
 	return false
 }
 
-// call runs one request. With ticket auth, go-proxmox answers a request that
-// raced another one's login with ErrNotAuthorized although a session now
-// exists; that one case is retried once.
-func (c *Client) call(op func() error) error {
-	err := op()
-	if err != nil && !c.isToken && errors.Is(err, proxmox.ErrNotAuthorized) {
-		err = op()
-	}
-	return err
-}
-
 func (c *Client) get(ctx context.Context, path string, v any) error {
-	return wrap(c.call(func() error { return c.api.Get(ctx, path, v) }), "GET", path)
+	return c.do(ctx, http.MethodGet, path, nil, v, classRead)
 }
 
-func (c *Client) post(ctx context.Context, path string, body any, v any) error {
-	return wrap(c.call(func() error { return c.api.Post(ctx, path, body, v) }), "POST", path)
-}
-
+// put is an idempotent write: repeating it after a lost answer is harmless.
 func (c *Client) put(ctx context.Context, path string, body any, v any) error {
-	return wrap(c.call(func() error { return c.api.Put(ctx, path, body, v) }), "PUT", path)
+	return c.do(ctx, http.MethodPut, path, body, v, classIdempotent)
 }
 
-func (c *Client) del(ctx context.Context, path string, v any) error {
-	return wrap(c.call(func() error { return c.api.Delete(ctx, path, v) }), "DELETE", path)
+// postOnce and delOnce are writes that must not run twice: they are
+// repeated only when PVE certainly did not act on them.
+func (c *Client) postOnce(ctx context.Context, path string, body any, v any) error {
+	return c.do(ctx, http.MethodPost, path, body, v, classOnce)
+}
+
+func (c *Client) delOnce(ctx context.Context, path string, v any) error {
+	return c.do(ctx, http.MethodDelete, path, nil, v, classOnce)
 }
 
 // Login checks the credentials now (and opens the ticket session), so a
-// wrong password is reported once, clearly, before any guest is touched.
+// wrong password or a revoked token is reported once, clearly, before any
+// guest is touched. It fetches the cluster listing, which every guest
+// lookup of the plan then shares.
 func (c *Client) Login(ctx context.Context) error {
-	var v map[string]any
-	if err := c.get(ctx, "/version", &v); err != nil {
-		var ae *APIError
-		if errors.As(err, &ae) && ae.Status == 401 {
-			return fmt.Errorf("PVE refused the credentials of %s: %s", c.user, ae.Msg)
+	if !c.isToken {
+		if err := c.login(ctx, 0); err != nil {
+			return err
 		}
-		return err
 	}
-	return nil
+	_, err := c.cache.listing(ctx, c)
+	return err
 }
 
-func wrap(err error, method, path string) error {
-	if err == nil {
+// LoginError is a failed ticket login.
+type LoginError struct {
+	User string
+	Err  error
+}
+
+func (e *LoginError) Error() string {
+	if ae := asAPIError(e.Err); ae != nil && ae.Status == 401 {
+		return fmt.Sprintf("PVE refused the password of %s (%s): check username and password (PROXMOX_VE_USERNAME, PROXMOX_VE_PASSWORD)", e.User, ae.Msg)
+	}
+	return fmt.Sprintf("logging in to PVE as %s: %v", e.User, e.Err)
+}
+
+func (e *LoginError) Unwrap() error { return e.Err }
+
+// login opens a ticket session unless one newer than seen exists already
+// (several requests refused at once log in once).
+func (c *Client) login(ctx context.Context, seen uint64) error {
+	c.auth.login.Lock()
+	defer c.auth.login.Unlock()
+	if c.auth.generation() != seen {
 		return nil
 	}
-	if ae := asAPIError(err); ae != nil {
-		return &APIError{Status: ae.Status, Msg: fmt.Sprintf("%s %s: %s", method, path, ae.Msg)}
+	var res struct {
+		Ticket string `json:"ticket"`
+		CSRF   string `json:"CSRFPreventionToken"`
 	}
-	return fmt.Errorf("%s %s: %w", method, path, err)
+	body := map[string]string{"username": c.user, "password": c.password}
+	err := c.attempt(ctx, http.MethodPost, "/access/ticket", body, &res)
+	for n := 0; err != nil && n < 5; n++ {
+		// The ticket request creates nothing: any failure but a refusal is retried.
+		if f := classify(err); f != failUnsent && f != failBusy && f != failLost {
+			break
+		}
+		if werr := wait(ctx, jitter(time.Duration(n+1)*300*time.Millisecond)); werr != nil {
+			break
+		}
+		err = c.attempt(ctx, http.MethodPost, "/access/ticket", body, &res)
+	}
+	if err != nil {
+		return &LoginError{User: c.user, Err: err}
+	}
+	c.stats.logins.Add(1)
+	c.auth.set(res.Ticket, res.CSRF)
+	return nil
 }

@@ -30,7 +30,7 @@ func (c *Client) FirewallEnabled(ctx context.Context, ref Ref) (bool, error) {
 	var opts struct {
 		Enable int `json:"enable"`
 	}
-	if err := retry(ctx, func() error { return c.get(ctx, ref.path("/firewall/options"), &opts) }); err != nil {
+	if err := c.get(ctx, ref.path("/firewall/options"), &opts); err != nil {
 		return false, err
 	}
 	return opts.Enable == 1, nil
@@ -42,13 +42,13 @@ func (c *Client) SetFirewallEnabled(ctx context.Context, ref Ref, on bool) error
 	if on {
 		v = "1"
 	}
-	return retry(ctx, func() error { return c.put(ctx, ref.path("/firewall/options"), map[string]string{"enable": v}, nil) })
+	return c.put(ctx, ref.path("/firewall/options"), map[string]string{"enable": v}, nil)
 }
 
 // FirewallRules lists rules in position order.
 func (c *Client) FirewallRules(ctx context.Context, ref Ref) ([]FirewallRule, error) {
 	var rules []FirewallRule
-	if err := retry(ctx, func() error { return c.get(ctx, ref.path("/firewall/rules"), &rules) }); err != nil {
+	if err := c.get(ctx, ref.path("/firewall/rules"), &rules); err != nil {
 		return nil, err
 	}
 	return rules, nil
@@ -75,7 +75,7 @@ func (c *Client) ReplaceFirewallRules(ctx context.Context, ref Ref, want []Firew
 		}
 	}
 	for i := len(have) - 1; i >= 0; i-- {
-		if err := c.del(ctx, ref.path(fmt.Sprintf("/firewall/rules/%d", have[i].Pos)), nil); err != nil {
+		if err := c.delOnce(ctx, ref.path(fmt.Sprintf("/firewall/rules/%d", have[i].Pos)), nil); err != nil {
 			return err
 		}
 	}
@@ -87,7 +87,7 @@ func (c *Client) ReplaceFirewallRules(ctx context.Context, ref Ref, want []Firew
 				body[k] = v
 			}
 		}
-		if err := c.post(ctx, ref.path("/firewall/rules"), body, nil); err != nil {
+		if err := c.postOnce(ctx, ref.path("/firewall/rules"), body, nil); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -38,25 +40,6 @@ func (r Ref) String() string {
 	return fmt.Sprintf("%s %d on node %s", label, r.ID, r.Node)
 }
 
-// Locate finds which node holds a guest, through /cluster/resources, so a
-// guest migrated out of band is followed. ok is false when no node has it.
-func (c *Client) Locate(ctx context.Context, id int) (ref Ref, ok bool, err error) {
-	var res []struct {
-		VMID int    `json:"vmid"`
-		Node string `json:"node"`
-		Type string `json:"type"`
-	}
-	if err := retry(ctx, func() error { return c.get(ctx, "/cluster/resources?type=vm", &res) }); err != nil {
-		return Ref{}, false, err
-	}
-	for _, r := range res {
-		if r.VMID == id {
-			return Ref{Node: r.Node, Kind: Kind(r.Type), ID: id}, true, nil
-		}
-	}
-	return Ref{}, false, nil
-}
-
 // GuestConfig is a guest's configuration as PVE stores it: keys to the
 // strings <id>.conf holds, plus raw lxc.* lines (containers) and the digest.
 type GuestConfig struct {
@@ -68,7 +51,7 @@ type GuestConfig struct {
 // Config reads a guest's current configuration.
 func (c *Client) Config(ctx context.Context, ref Ref) (*GuestConfig, error) {
 	var raw map[string]json.RawMessage
-	if err := retry(ctx, func() error { return c.get(ctx, ref.path("/config"), &raw) }); err != nil {
+	if err := c.get(ctx, ref.path("/config"), &raw); err != nil {
 		return nil, err
 	}
 	gc := &GuestConfig{Values: map[string]string{}}
@@ -90,6 +73,11 @@ func (c *Client) Config(ctx context.Context, ref Ref) (*GuestConfig, error) {
 		}
 	}
 	return gc, nil
+}
+
+func present(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) > 0 && string(v) != "null"
 }
 
 // scalar renders a JSON scalar as PVE's config string (numbers as written).
@@ -121,14 +109,46 @@ func (c *Client) UpdateConfig(ctx context.Context, ref Ref, set map[string]strin
 	if digest != "" {
 		body["digest"] = digest
 	}
+	var err error
 	if ref.Kind == QEMU {
+		// Setting values is idempotent: a lost answer is repeated.
 		var upid string
-		if err := c.post(ctx, ref.path("/config"), body, &upid); err != nil {
-			return err
+		if err = c.do(ctx, http.MethodPost, ref.path("/config"), body, &upid, classIdempotent); err == nil {
+			err = c.WaitTask(ctx, upid)
 		}
-		return c.WaitTask(ctx, upid)
+	} else {
+		err = c.put(ctx, ref.path("/config"), body, nil)
 	}
-	return retry(ctx, func() error { return c.put(ctx, ref.path("/config"), body, nil) })
+	if err != nil && digest != "" && c.repeatedWrite(err) {
+		// A repeat after a lost answer finds the digest changed by its
+		// first copy: done if the config now holds what was asked.
+		if cfg, cerr := c.Config(ctx, ref); cerr == nil && cfg.holds(set, del) {
+			return nil
+		}
+	}
+	return err
+}
+
+// repeatedWrite reports PVE's digest refusal, which an idempotent write
+// repeated after a lost answer meets when its first copy went through.
+func (c *Client) repeatedWrite(err error) bool {
+	ae := asAPIError(err)
+	return ae != nil && strings.Contains(ae.Msg, "detected modified configuration")
+}
+
+// holds reports whether the config has the values set and lacks del.
+func (gc *GuestConfig) holds(set map[string]string, del []string) bool {
+	for k, v := range set {
+		if gc.Values[k] != v {
+			return false
+		}
+	}
+	for _, k := range del {
+		if _, ok := gc.Values[k]; ok {
+			return false
+		}
+	}
+	return true
 }
 
 // Status is a guest's run state.
@@ -141,34 +161,27 @@ type Status struct {
 // Status reads status/current.
 func (c *Client) Status(ctx context.Context, ref Ref) (*Status, error) {
 	var st Status
-	if err := retry(ctx, func() error { return c.get(ctx, ref.path("/status/current"), &st) }); err != nil {
+	if err := c.get(ctx, ref.path("/status/current"), &st); err != nil {
 		return nil, err
 	}
 	return &st, nil
 }
 
-// task posts to an endpoint that returns a UPID and waits for it.
-func (c *Client) task(ctx context.Context, path string, body map[string]string) error {
-	var upid string
-	if body == nil {
-		body = map[string]string{}
-	}
-	// A refusal (lock held by another task, flock timeout) comes back before
-	// any task starts, so retrying the request is safe.
-	if err := retry(ctx, func() error { return c.post(ctx, path, body, &upid) }); err != nil {
-		return err
-	}
-	return c.WaitTask(ctx, upid)
-}
-
 // CreateContainer creates a container from an OS template (params are PVE's
 // create parameters: ostemplate, hostname, rootfs, net0, ...).
 func (c *Client) CreateContainer(ctx context.Context, node string, id int, params map[string]string) error {
+	return c.create(ctx, node, LXC, id, params)
+}
+
+// create runs a create task; a lost answer is recovered by looking the new
+// guest up, never by creating it twice.
+func (c *Client) create(ctx context.Context, node string, kind Kind, id int, params map[string]string) error {
 	body := map[string]string{"vmid": strconv.Itoa(id)}
 	for k, v := range params {
 		body[k] = v
 	}
-	return c.task(ctx, fmt.Sprintf("/nodes/%s/lxc", url.PathEscape(node)), body)
+	return c.runTask(ctx, taskOp{method: http.MethodPost, path: fmt.Sprintf("/nodes/%s/%s", url.PathEscape(node), kind), body: body,
+		node: node, typ: taskType(kind, "create"), id: id, newGuest: id})
 }
 
 // CloneOptions are a clone's parameters.
@@ -208,22 +221,30 @@ func (c *Client) Clone(ctx context.Context, src Ref, o CloneOptions) error {
 	if o.Target != "" && o.Target != src.Node {
 		body["target"] = o.Target
 	}
-	return c.task(ctx, src.path("/clone"), body)
+	op := c.guestTask(http.MethodPost, src, "/clone", "clone", body)
+	op.newGuest = o.NewID
+	return c.runTask(ctx, op)
 }
 
 // Start starts a guest and waits until it runs.
 func (c *Client) Start(ctx context.Context, ref Ref) error {
-	return c.task(ctx, ref.path("/status/start"), nil)
+	op := c.guestTask(http.MethodPost, ref, "/status/start", "start", nil)
+	op.done = func(msg string) bool { return strings.Contains(msg, "already running") }
+	return c.runTask(ctx, op)
 }
 
 // Stop stops a guest hard.
 func (c *Client) Stop(ctx context.Context, ref Ref) error {
-	return c.task(ctx, ref.path("/status/stop"), nil)
+	op := c.guestTask(http.MethodPost, ref, "/status/stop", "stop", nil)
+	op.done = notRunning
+	return c.runTask(ctx, op)
 }
+
+func notRunning(msg string) bool { return strings.Contains(msg, "not running") }
 
 // Reboot restarts a running guest so pending changes apply.
 func (c *Client) Reboot(ctx context.Context, ref Ref) error {
-	return c.task(ctx, ref.path("/status/reboot"), nil)
+	return c.runTask(ctx, c.guestTask(http.MethodPost, ref, "/status/reboot", "reboot", nil))
 }
 
 // Snapshots lists snapshot names (without PVE's "current" entry).
@@ -231,7 +252,7 @@ func (c *Client) Snapshots(ctx context.Context, ref Ref) ([]string, error) {
 	var list []struct {
 		Name string `json:"name"`
 	}
-	if err := retry(ctx, func() error { return c.get(ctx, ref.path("/snapshot"), &list) }); err != nil {
+	if err := c.get(ctx, ref.path("/snapshot"), &list); err != nil {
 		return nil, err
 	}
 	var out []string
@@ -249,70 +270,101 @@ func (c *Client) Snapshot(ctx context.Context, ref Ref, name, description string
 	if description != "" {
 		body["description"] = description
 	}
-	return c.task(ctx, ref.path("/snapshot"), body)
+	op := c.guestTask(http.MethodPost, ref, "/snapshot", "snapshot", body)
+	op.done = func(msg string) bool { return strings.Contains(msg, "snapshot name '"+name+"' already used") }
+	return c.runTask(ctx, op)
 }
 
 // Template converts a stopped guest without snapshots into a template.
 // VMs convert in a qmtemplate task; containers answer null once done.
 func (c *Client) Template(ctx context.Context, ref Ref) error {
-	var upid string
-	if err := c.post(ctx, ref.path("/template"), map[string]string{}, &upid); err != nil {
+	if ref.Kind == LXC {
+		// Synchronous: repeated after a lost answer, PVE says it is done.
+		err := c.postOnce(ctx, ref.path("/template"), map[string]string{}, nil)
+		var le *LostError
+		if errors.As(err, &le) {
+			if err = c.postOnce(ctx, ref.path("/template"), map[string]string{}, nil); err != nil &&
+				strings.Contains(err.Error(), "you can't convert a template to a template") {
+				return nil
+			}
+		}
 		return err
 	}
-	return c.WaitTask(ctx, upid)
+	op := c.guestTask(http.MethodPost, ref, "/template", "template", nil)
+	op.done = func(msg string) bool { return strings.Contains(msg, "you can't convert a template to a template") }
+	return c.runTask(ctx, op)
 }
 
 // Resize grows a disk to size ("+4G" or "32G").
 func (c *Client) Resize(ctx context.Context, ref Ref, disk, size string) error {
-	var upid string
-	if err := c.put(ctx, ref.path("/resize"), map[string]string{"disk": disk, "size": size}, &upid); err != nil {
-		return err
+	op := c.guestTask(http.MethodPut, ref, "/resize", "resize", map[string]string{"disk": disk, "size": size})
+	if !strings.HasPrefix(size, "+") {
+		// An absolute size repeated after a lost answer is already there.
+		op.done = func(msg string) bool { return strings.Contains(msg, "disk is already at specified size") }
 	}
-	return c.WaitTask(ctx, upid)
+	return c.runTask(ctx, op)
 }
 
 // Destroy removes a guest with its disks and from jobs (purge).
 func (c *Client) Destroy(ctx context.Context, ref Ref) error {
-	var upid string
-	if err := c.del(ctx, ref.path("?purge=1&destroy-unreferenced-disks=1"), &upid); err != nil {
-		return err
+	op := c.guestTask(http.MethodDelete, ref, "?purge=1&destroy-unreferenced-disks=1", "destroy", nil)
+	op.body = nil
+	op.done = func(msg string) bool { return strings.Contains(msg, "does not exist") }
+	return c.runTask(ctx, op)
+}
+
+// Migrate moves a guest to node target: a running container restarts there
+// (restart mode), a running VM moves live; local disks move with it.
+func (c *Client) Migrate(ctx context.Context, ref Ref, target string, running bool) error {
+	body := map[string]string{"target": target}
+	if running && ref.Kind == LXC {
+		body["restart"] = "1"
 	}
-	return c.WaitTask(ctx, upid)
+	if running && ref.Kind == QEMU {
+		body["online"], body["with-local-disks"] = "1", "1"
+	}
+	return c.runTask(ctx, c.guestTask(http.MethodPost, ref, "/migrate", "migrate", body))
 }
 
 // Pending lists the config keys whose change waits for the guest's next
 // restart (PVE's pending section), sorted.
 func (c *Client) Pending(ctx context.Context, ref Ref) ([]string, error) {
+	_, keys, err := c.PendingConfig(ctx, ref)
+	return keys, err
+}
+
+// PendingConfig reads a guest's configuration and its pending changes in
+// one request (GET .../pending): Values as GET .../config shows them
+// (pending values in place, pending deletions gone) and the keys waiting
+// for a restart, sorted. PVE leaves raw lxc.* lines out of this answer
+// (config_with_pending_array skips them): read them with Config.
+func (c *Client) PendingConfig(ctx context.Context, ref Ref) (*GuestConfig, []string, error) {
 	var entries []struct {
 		Key     string          `json:"key"`
+		Value   json.RawMessage `json:"value"`
 		Pending json.RawMessage `json:"pending"`
 		Delete  int             `json:"delete"`
 	}
-	if err := retry(ctx, func() error { return c.get(ctx, ref.path("/pending"), &entries) }); err != nil {
-		return nil, err
+	if err := c.get(ctx, ref.path("/pending"), &entries); err != nil {
+		return nil, nil, err
 	}
+	gc := &GuestConfig{Values: make(map[string]string, len(entries))}
 	var keys []string
 	for _, e := range entries {
-		if len(e.Pending) > 0 || e.Delete > 0 {
+		switch {
+		case e.Key == "digest":
+			gc.Digest = scalar(e.Value)
+			continue
+		case e.Delete > 0:
+		case present(e.Pending):
+			gc.Values[e.Key] = scalar(e.Pending)
+		case present(e.Value):
+			gc.Values[e.Key] = scalar(e.Value)
+		}
+		if present(e.Pending) || e.Delete > 0 {
 			keys = append(keys, e.Key)
 		}
 	}
 	sort.Strings(keys)
-	return keys, nil
-}
-
-// Nodes lists the cluster's node names.
-func (c *Client) Nodes(ctx context.Context) ([]string, error) {
-	var nodes []struct {
-		Node string `json:"node"`
-	}
-	if err := retry(ctx, func() error { return c.get(ctx, "/nodes", &nodes) }); err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(nodes))
-	for _, n := range nodes {
-		out = append(out, n.Node)
-	}
-	sort.Strings(out)
-	return out, nil
+	return gc, keys, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -16,23 +17,21 @@ import (
 
 // CreateVM creates a VM (params are qm create's: name, scsi0, net0, ...).
 func (c *Client) CreateVM(ctx context.Context, node string, id int, params map[string]string) error {
-	body := map[string]string{"vmid": strconv.Itoa(id)}
-	for k, v := range params {
-		body[k] = v
-	}
-	return c.task(ctx, fmt.Sprintf("/nodes/%s/qemu", url.PathEscape(node)), body)
+	return c.create(ctx, node, QEMU, id, params)
 }
 
 // Shutdown asks a running guest to shut down cleanly and, once timeout has
 // passed, stops it hard (forceStop), as one PVE task.
 func (c *Client) Shutdown(ctx context.Context, ref Ref, timeout time.Duration) error {
 	body := map[string]string{"timeout": strconv.Itoa(int(timeout.Seconds())), "forceStop": "1"}
-	return c.task(ctx, ref.path("/status/shutdown"), body)
+	op := c.guestTask(http.MethodPost, ref, "/status/shutdown", "shutdown", body)
+	op.done = notRunning
+	return c.runTask(ctx, op)
 }
 
 // RegenerateCloudInit rebuilds a VM's cloud-init drive from its config.
 func (c *Client) RegenerateCloudInit(ctx context.Context, ref Ref) error {
-	return retry(ctx, func() error { return c.put(ctx, ref.path("/cloudinit"), map[string]string{}, nil) })
+	return c.put(ctx, ref.path("/cloudinit"), map[string]string{}, nil)
 }
 
 // StorageInfo is a storage as /storage/{storage} describes it.
@@ -69,7 +68,7 @@ func (c *Client) Storages(ctx context.Context, node, ct string) ([]StorageInfo, 
 	if ct != "" {
 		path += "?content=" + url.QueryEscape(ct)
 	}
-	if err := retry(ctx, func() error { return c.get(ctx, path, &list) }); err != nil {
+	if err := c.get(ctx, path, &list); err != nil {
 		return nil, err
 	}
 	var out []StorageInfo
@@ -92,7 +91,7 @@ func (c *Client) Storage(ctx context.Context, id string) (StorageInfo, error) {
 		Content string `json:"content"`
 		Shared  int    `json:"shared"`
 	}
-	if err := retry(ctx, func() error { return c.get(ctx, "/storage/"+url.PathEscape(id), &s) }); err != nil {
+	if err := c.get(ctx, "/storage/"+url.PathEscape(id), &s); err != nil {
 		return StorageInfo{}, err
 	}
 	return StorageInfo{ID: s.Storage, Type: s.Type, Path: s.Path, Content: splitComma(s.Content), Shared: s.Shared == 1}, nil
@@ -113,7 +112,7 @@ func (c *Client) StorageContent(ctx context.Context, node, storage, ct string) (
 	if ct != "" {
 		path += "?content=" + url.QueryEscape(ct)
 	}
-	if err := retry(ctx, func() error { return c.get(ctx, path, &list) }); err != nil {
+	if err := c.get(ctx, path, &list); err != nil {
 		return nil, err
 	}
 	return list, nil
@@ -135,7 +134,7 @@ const AgentWriteMax = 60 * 1024
 
 // AgentPing reports whether the VM's guest agent answers.
 func (c *Client) AgentPing(ctx context.Context, ref Ref) error {
-	return c.post(ctx, ref.path("/agent/ping"), map[string]string{}, nil)
+	return c.postOnce(ctx, ref.path("/agent/ping"), map[string]string{}, nil)
 }
 
 // AgentFileWrite writes data to path in the guest, replacing it. data must
@@ -146,7 +145,7 @@ func (c *Client) AgentFileWrite(ctx context.Context, ref Ref, path string, data 
 		return fmt.Errorf("agent file-write of %s: %d bytes encoded exceed PVE's %d", path, len(enc), AgentWriteMax)
 	}
 	body := map[string]any{"file": path, "content": enc, "encode": false}
-	return c.post(ctx, ref.path("/agent/file-write"), body, nil)
+	return c.do(ctx, http.MethodPost, ref.path("/agent/file-write"), body, nil, classIdempotent)
 }
 
 // AgentExec starts argv in the guest (stdin from input) and returns the
@@ -159,7 +158,7 @@ func (c *Client) AgentExec(ctx context.Context, ref Ref, argv []string, input []
 	var out struct {
 		PID int `json:"pid"`
 	}
-	if err := c.post(ctx, ref.path("/agent/exec"), body, &out); err != nil {
+	if err := c.postOnce(ctx, ref.path("/agent/exec"), body, &out); err != nil {
 		return 0, err
 	}
 	return out.PID, nil
@@ -188,7 +187,7 @@ func (c *Client) AgentExecStatus(ctx context.Context, ref Ref, pid int) (AgentEx
 		ErrTruncated flexInt `json:"err-truncated"`
 	}
 	path := ref.path("/agent/exec-status?pid=" + strconv.Itoa(pid))
-	if err := retry(ctx, func() error { return c.get(ctx, path, &raw) }); err != nil {
+	if err := c.get(ctx, path, &raw); err != nil {
 		return AgentExecStatus{}, err
 	}
 	return AgentExecStatus{Exited: raw.Exited != 0, ExitCode: int(raw.ExitCode), Signal: int(raw.Signal),

@@ -296,7 +296,7 @@ func runInit(ctx context.Context, cfg initConfig, maps []IDMap, stdin io.Reader,
 		waitErr = <-done
 	case <-ctx.Done():
 		_ = cmd.Process.Kill()
-		<-done
+		<-done //nolint:errcheck // reaped: after the kill its exit error says nothing more
 		return initStatus{}, false, ctx.Err()
 	}
 	var st initStatus

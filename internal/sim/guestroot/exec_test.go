@@ -182,7 +182,7 @@ wait`
 		t.Fatal(err)
 	}
 	for _, f := range pipes {
-		f.Write([]byte("late\n")) // releases the reader if a sleeper never started
+		_, _ = f.Write([]byte("late\n")) // releases the reader if a sleeper never started
 	}
 	running := <-ready
 	joined := strings.Join(running, "\n")

@@ -59,7 +59,7 @@ func TestExecStreamsOutput(t *testing.T) {
 			t.Fatalf("command ended before stdin was sent: %q %v", out.String(), err)
 		}
 	}
-	io.WriteString(pw, "now\n")
+	_, _ = io.WriteString(pw, "now\n")
 	pw.Close()
 	<-done
 	if err != nil {

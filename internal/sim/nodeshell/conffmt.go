@@ -112,7 +112,7 @@ func perlJSON(w io.Writer, obj map[string]any) {
 		b.WriteByte('\n')
 	}
 	b.WriteString("}\n")
-	io.WriteString(w, b.String())
+	_, _ = io.WriteString(w, b.String())
 }
 
 // jsonString escapes as JSON::XS does with utf8 output: only '"', '\\' and

@@ -111,7 +111,7 @@ func (s *Server) syncNode(node string) error {
 	}
 	for p := range fsys.rendered {
 		if _, ok := want[p]; !ok {
-			root.Remove(p) // guest destroyed or moved
+			_ = root.Remove(p) // guest destroyed or moved
 		}
 	}
 	for p, text := range want {

@@ -125,7 +125,7 @@ func (f *fakeCluster) ExecInGuest(ctx context.Context, id int, req ExecRequest) 
 		}
 		res.Stdout = file.data
 	case "fail":
-		fmt.Sscan(req.Argv[1], &res.ExitCode)
+		_, _ = fmt.Sscan(req.Argv[1], &res.ExitCode)
 		res.Stdout, res.Stderr = []byte(req.Argv[2]), []byte(req.Argv[3])
 	default:
 		res.Stderr = []byte("exec: " + req.Argv[0] + ": not found\n")

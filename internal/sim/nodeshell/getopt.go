@@ -65,7 +65,7 @@ type cliErr struct {
 
 // print writes the error as PVE's CLI does and returns the exit code.
 func (e *cliErr) print(w io.Writer, spec *cmdSpec) int {
-	io.WriteString(w, e.pre)
+	_, _ = io.WriteString(w, e.pre)
 	fmt.Fprintf(w, "400 %s\n", e.msg)
 	keys := make([]string, 0, len(e.params))
 	for k := range e.params {
@@ -75,7 +75,7 @@ func (e *cliErr) print(w io.Writer, spec *cmdSpec) int {
 	for _, k := range keys {
 		fmt.Fprintf(w, "%s: %s\n", k, e.params[k])
 	}
-	io.WriteString(w, spec.usage())
+	_, _ = io.WriteString(w, spec.usage())
 	return exitDie
 }
 
@@ -243,7 +243,7 @@ func printErr(w io.Writer, spec *cmdSpec, err error) int {
 	if !strings.HasSuffix(msg, "\n") {
 		msg += "\n"
 	}
-	io.WriteString(w, msg)
+	_, _ = io.WriteString(w, msg)
 	return exitDie
 }
 

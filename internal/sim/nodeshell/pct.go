@@ -112,8 +112,8 @@ func pctExec(c *call, p *parsedArgs) int {
 	if err != nil {
 		return printErr(c.stderr, spec, err)
 	}
-	c.stdout.Write(res.Stdout)
-	c.stderr.Write(res.Stderr)
+	_, _ = c.stdout.Write(res.Stdout)
+	_, _ = c.stderr.Write(res.Stderr)
 	if res.Signal != 0 {
 		return 128 + res.Signal
 	}

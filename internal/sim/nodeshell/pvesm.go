@@ -37,8 +37,6 @@ type ImportDiskRequest struct {
 	Warn io.Writer
 }
 
-const pvesmPM = "/usr/share/perl5/PVE/CLI/pvesm.pm"
-
 // pvesmCommands is pvesm's cmddef: the commands the usage lists, with
 // handlers for the simulated ones.
 func pvesmCommands() map[string]*command {

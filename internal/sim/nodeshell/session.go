@@ -37,7 +37,7 @@ func (s *Server) serveSSH(node string, c net.Conn) {
 	var wg sync.WaitGroup
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
-			nc.Reject(ssh.UnknownChannelType, "unknown channel type")
+			_ = nc.Reject(ssh.UnknownChannelType, "unknown channel type")
 			continue
 		}
 		ch, creqs, err := nc.Accept()
@@ -83,19 +83,19 @@ func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, c
 				if ok {
 					env = append(env, kv.Name+"="+kv.Value)
 				}
-				req.Reply(ok, nil)
+				_ = req.Reply(ok, nil)
 			case (req.Type == "exec" || req.Type == "shell") && !started:
 				var line string
 				if req.Type == "exec" {
 					var p struct{ Command string }
 					if ssh.Unmarshal(req.Payload, &p) != nil {
-						req.Reply(false, nil)
+						_ = req.Reply(false, nil)
 						continue
 					}
 					line = p.Command
 				}
 				started = true
-				req.Reply(true, nil)
+				_ = req.Reply(true, nil)
 				drop := s.takeDrop()
 				go func() {
 					defer close(done)
@@ -111,8 +111,8 @@ func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, c
 					}
 					var st [4]byte
 					binary.BigEndian.PutUint32(st[:], uint32(code))
-					ch.SendRequest("exit-status", false, st[:])
-					ch.CloseWrite()
+					_, _ = ch.SendRequest("exit-status", false, st[:])
+					_ = ch.CloseWrite()
 					ch.Close()
 				}()
 			case req.Type == "subsystem" && !started:
@@ -120,14 +120,14 @@ func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, c
 			default:
 				// pty-req, x11, other subsystems, signals: not offered.
 				if req.WantReply {
-					req.Reply(false, nil)
+					_ = req.Reply(false, nil)
 				}
 			}
 		case <-done:
 			// Drain requests until the client closes the channel.
 			for req := range reqs {
 				if req.WantReply {
-					req.Reply(false, nil)
+					_ = req.Reply(false, nil)
 				}
 			}
 			return
@@ -140,14 +140,14 @@ func (s *Server) serveSession(ctx context.Context, node string, conn net.Conn, c
 func (s *Server) startSubsystem(node string, ch ssh.Channel, req *ssh.Request, done chan struct{}) bool {
 	var sub struct{ Name string }
 	if ssh.Unmarshal(req.Payload, &sub) != nil || sub.Name != "sftp" {
-		req.Reply(false, nil)
+		_ = req.Reply(false, nil)
 		return false
 	}
-	req.Reply(true, nil)
+	_ = req.Reply(true, nil)
 	go func() {
 		defer close(done)
 		s.serveSFTP(node, ch)
-		ch.SendRequest("exit-status", false, []byte{0, 0, 0, 0})
+		_, _ = ch.SendRequest("exit-status", false, []byte{0, 0, 0, 0})
 		ch.Close()
 	}()
 	return true

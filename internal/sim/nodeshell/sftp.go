@@ -23,12 +23,12 @@ func (s *Server) serveSFTP(node string, ch ssh.Channel) {
 	s.syncReport(node, ch.Stderr())
 	dir, err := s.cfg.Cluster.NodeRoot(node)
 	if err != nil {
-		io.WriteString(ch.Stderr(), "nodeshell: "+err.Error()+"\n")
+		_, _ = io.WriteString(ch.Stderr(), "nodeshell: "+err.Error()+"\n")
 		return
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		io.WriteString(ch.Stderr(), "nodeshell: "+err.Error()+"\n")
+		_, _ = io.WriteString(ch.Stderr(), "nodeshell: "+err.Error()+"\n")
 		return
 	}
 	defer root.Close()

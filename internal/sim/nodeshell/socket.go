@@ -191,7 +191,7 @@ func (s *Server) serveToolConn(ctx context.Context, node string, c net.Conn) {
 	pr, pw := io.Pipe()
 	stdin := &lazyStdin{pipeR: pr, ask: func() {
 		mu.Lock()
-		writeFrame(c, frameWantIn, nil)
+		_ = writeFrame(c, frameWantIn, nil)
 		mu.Unlock()
 	}}
 	go func() {
@@ -228,7 +228,7 @@ func (s *Server) serveToolConn(ctx context.Context, node string, c net.Conn) {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], uint32(int32(code)))
 	mu.Lock()
-	writeFrame(c, frameExit, b[:])
+	_ = writeFrame(c, frameExit, b[:])
 	mu.Unlock()
 }
 
@@ -315,7 +315,7 @@ func pumpStdin(c net.Conn, mu *sync.Mutex, stdin io.Reader) {
 		}
 		if err != nil {
 			mu.Lock()
-			writeFrame(c, frameStdinEOF, nil)
+			_ = writeFrame(c, frameStdinEOF, nil)
 			mu.Unlock()
 			return
 		}

@@ -49,12 +49,12 @@ func TestSandboxConfEditAndNestedPct(t *testing.T) {
 		if err != nil {
 			return ExecResult{}, err
 		}
-		io.WriteString(fh, "lxc.apparmor.profile: unconfined\nlxc.mount.entry: /dev/net dev/net none bind,create=dir\n")
+		_, _ = io.WriteString(fh, "lxc.apparmor.profile: unconfined\nlxc.mount.entry: /dev/net dev/net none bind,create=dir\n")
 		fh.Close()
 		var out bytes.Buffer
 		code := RunClient(sandboxSocket(t, req), []string{"pct", "config", "950"}, nil, &out, req.Stderr)
 		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-		io.WriteString(req.Stdout, strings.Join(lines[len(lines)-3:], "\n")+"\n")
+		_, _ = io.WriteString(req.Stdout, strings.Join(lines[len(lines)-3:], "\n")+"\n")
 		return ExecResult{ExitCode: code}, nil
 	}
 	out, errOut, code := run(t, s, script, "")
@@ -87,7 +87,7 @@ func TestSandboxConfEditAndNestedPct(t *testing.T) {
 	f.guests[951].conf = "hostname: renamed\n"
 	f.nodeFn = func(ctx context.Context, root string, req ExecRequest) (ExecResult, error) {
 		b, _ := os.ReadFile(filepath.Join(root, "etc/pve/lxc/951.conf"))
-		req.Stdout.Write(b)
+		_, _ = req.Stdout.Write(b)
 		return ExecResult{}, nil
 	}
 	if out, _, _ := run(t, s, "cat /etc/pve/lxc/951.conf", ""); out != "hostname: renamed\n" {

@@ -13,13 +13,16 @@ import (
 
 const tokenID = "root@pam!phoenix"
 
-// ticketLifetime is PVE's ticket validity.
+// ticketLifetime is PVE's ticket validity (pve-access-control's
+// $ticket_lifetime: 2 hours).
 const ticketLifetime = 2 * time.Hour
 
 type authenticator struct {
-	password    string
+	password string
+	lifetime time.Duration
+	mu       sync.Mutex // guards tickets and tokenSecret
+	// tokenSecret is "" once the token is revoked.
 	tokenSecret string
-	mu          sync.Mutex
 	tickets     map[string]ticketInfo
 }
 
@@ -29,8 +32,11 @@ type ticketInfo struct {
 	expires time.Time
 }
 
-func newAuthenticator(password, token string) *authenticator {
-	return &authenticator{password: password, tokenSecret: token, tickets: map[string]ticketInfo{}}
+func newAuthenticator(password, token string, lifetime time.Duration) *authenticator {
+	if lifetime <= 0 {
+		lifetime = ticketLifetime
+	}
+	return &authenticator{password: password, tokenSecret: token, lifetime: lifetime, tickets: map[string]ticketInfo{}}
 }
 
 // authResult is who a request runs as.
@@ -70,7 +76,10 @@ func (a *authenticator) authenticate(r *http.Request) (authResult, error) {
 			// PVE also accepts "user@realm!id:secret" forms only with '='.
 			return authResult{}, unauth("authentication failure")
 		}
-		if id != tokenID || subtle.ConstantTimeCompare([]byte(secret), []byte(a.tokenSecret)) != 1 {
+		a.mu.Lock()
+		want := a.tokenSecret
+		a.mu.Unlock()
+		if id != tokenID || want == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1 {
 			return authResult{}, unauth("authentication failure")
 		}
 		return authResult{user: id}, nil
@@ -99,7 +108,7 @@ func (a *authenticator) login(username, password string) (map[string]any, error)
 	ticket := fmt.Sprintf("PVE:%s:%08X::%s", user, now.Unix(), randomB64(256))
 	csrf := fmt.Sprintf("%08X:%s", now.Unix(), randomB64(32))
 	a.mu.Lock()
-	a.tickets[ticket] = ticketInfo{user: user, csrf: csrf, expires: now.Add(ticketLifetime)}
+	a.tickets[ticket] = ticketInfo{user: user, csrf: csrf, expires: now.Add(a.lifetime)}
 	a.mu.Unlock()
 	return map[string]any{"username": user, "ticket": ticket, "CSRFPreventionToken": csrf,
 		"cap": map[string]any{}}, nil
@@ -111,7 +120,7 @@ func randomB64(nbytes int) string {
 	var b strings.Builder
 	for i := 0; i+1 < len(raw) && b.Len() < nbytes*4/3; i += 2 {
 		var v int
-		fmt.Sscanf(raw[i:i+2], "%02x", &v)
+		_, _ = fmt.Sscanf(raw[i:i+2], "%02x", &v)
 		b.WriteByte(alphabet[v%64])
 	}
 	return b.String()

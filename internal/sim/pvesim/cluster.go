@@ -265,26 +265,33 @@ func (s *Server) taskByUPID(r *request) (*Task, error) {
 	return t, nil
 }
 
+// taskList is pve-manager's API2/Tasks.pm node_tasks: finished tasks by
+// default (source=archive), running ones (status RUNNING) with
+// source=active, both with all; newest first.
 func (s *Server) taskList(r *request) (any, error) {
-	out := []map[string]any{}
+	source := r.str("source")
+	if source == "" {
+		source = "archive"
+	}
+	var active, archive []map[string]any
 	for _, t := range s.tasks.all() {
-		if t.Node != r.vars["node"] {
-			continue
-		}
-		if r.has("vmid") && t.ID != r.str("vmid") {
-			continue
-		}
-		if tf := r.str("typefilter"); tf != "" && t.Type != tf {
+		if t.Node != r.vars["node"] || !s.taskListed(r, t) {
 			continue
 		}
 		e := t.listEntry()
-		if r.str("source") == "active" && e["status"] != nil {
-			continue
+		if e["status"] == nil {
+			e["status"] = "RUNNING"
+			active = append(active, e)
+		} else {
+			archive = append(archive, e)
 		}
-		if r.boolean("errors") && (e["status"] == nil || e["status"] == "OK") {
-			continue
-		}
-		out = append(out, e)
+	}
+	var out []map[string]any
+	if source == "active" || source == "all" {
+		out = append(out, active...)
+	}
+	if source != "active" {
+		out = append(out, archive...)
 	}
 	start, limit := r.integer("start"), 50
 	if r.has("limit") {
@@ -298,7 +305,33 @@ func (s *Server) taskList(r *request) (any, error) {
 	if limit < len(out) {
 		out = out[:limit]
 	}
+	if out == nil {
+		out = []map[string]any{}
+	}
 	return withTotal{data: out, total: total}, nil
+}
+
+// taskListed is node_tasks' filter_task (userfilter is a case-insensitive
+// substring of the user, token tasks listed under their user).
+func (s *Server) taskListed(r *request, t *Task) bool {
+	user, _, _ := strings.Cut(t.User, "!")
+	switch {
+	case r.has("userfilter") && !strings.Contains(strings.ToLower(user), strings.ToLower(r.str("userfilter"))):
+		return false
+	case r.has("typefilter") && t.Type != r.str("typefilter"):
+		return false
+	case r.has("vmid") && t.ID != r.str("vmid"):
+		return false
+	case r.has("since") && t.StartTime < int64(r.integer("since")):
+		return false
+	case r.has("until") && t.StartTime > int64(r.integer("until")):
+		return false
+	}
+	if r.boolean("errors") {
+		st := t.ExitStatus()
+		return st != "" && st != "OK"
+	}
+	return true
 }
 
 func (s *Server) taskIndex(r *request) (any, error) {

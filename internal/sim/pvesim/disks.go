@@ -163,7 +163,7 @@ func volumeOwner(volid string) int {
 		return 0
 	}
 	var n int
-	fmt.Sscanf(m[1], "%d", &n)
+	_, _ = fmt.Sscanf(m[1], "%d", &n)
 	return n
 }
 

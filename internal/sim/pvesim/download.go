@@ -236,12 +236,6 @@ func (s *Server) nodeFileSum(node, p, algo string) (string, error) {
 	return w.sums()[algo], nil
 }
 
-func equalFoldHex(a, b string) bool {
-	x, err1 := hex.DecodeString(a)
-	y, err2 := hex.DecodeString(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
-}
-
 // fetch GETs o.url like wget would and returns the body; errors are
 // wget's last stderr line.
 func fetch(ctx context.Context, o downloadOpts) (io.ReadCloser, error) {

@@ -24,7 +24,17 @@ type FaultRule struct {
 	// use LatencyMS over HTTP).
 	Latency   time.Duration `json:"latency,omitempty"`
 	LatencyMS int           `json:"latency_ms,omitempty"`
+	// Drop resets the connection instead of answering: DropBefore before
+	// the request is handled (PVE never saw it), DropAfter once the handler
+	// ran (it took effect, its answer is lost).
+	Drop string `json:"drop,omitempty"`
 }
+
+// Drop modes of a FaultRule.
+const (
+	DropBefore = "before"
+	DropAfter  = "after"
+)
 
 // TaskFault makes matching worker tasks fail with Message instead of doing
 // their work, or with Hang never end until stopped (DELETE .../tasks/{upid}).
@@ -178,8 +188,15 @@ func (f *Faults) record(r RequestRecord) {
 	f.counters[r.Method+" "+r.Template]++
 }
 
-// match returns the latency to add and the failure (nil for none) for a request.
-func (f *Faults) match(method, tmpl string) (time.Duration, error) {
+// faultHit is what the matching rules do to a request.
+type faultHit struct {
+	latency time.Duration
+	err     error  // the failing answer, nil for none
+	drop    string // DropBefore, DropAfter or ""
+}
+
+// match returns what the rules do to a request.
+func (f *Faults) match(method, tmpl string) faultHit {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var latency time.Duration
@@ -200,6 +217,9 @@ func (f *Faults) match(method, tmpl string) (time.Duration, error) {
 			}
 		}
 		latency += r.Latency
+		if r.Drop != "" {
+			return faultHit{latency: latency, drop: r.Drop}
+		}
 		if r.Status != 0 || r.Message != "" {
 			status, msg := r.Status, r.Message
 			if status == 0 {
@@ -208,10 +228,10 @@ func (f *Faults) match(method, tmpl string) (time.Duration, error) {
 			if msg == "" {
 				msg = "simulated failure"
 			}
-			return latency, &apiError{Status: status, Msg: msg}
+			return faultHit{latency: latency, err: &apiError{Status: status, Msg: msg}}
 		}
 	}
-	return latency, nil
+	return faultHit{latency: latency}
 }
 
 // waitNodeUp blocks while node is down; false means ctx ended first.

@@ -482,6 +482,9 @@ func (s *Server) pendingGuest(r *request) (any, error) {
 				out = append(out, map[string]any{"key": k, "delete": 1})
 			}
 		}
+		// The parsed config carries its digest as a plain key, and
+		// config_with_pending_array lists every plain key.
+		out = append(out, map[string]any{"key": "digest", "value": g.digest()})
 		return out, nil
 	})
 }

@@ -4,10 +4,13 @@ package pvesim
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -92,6 +95,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt != nil {
 		s.faults.record(rec)
 	}
+	if errors.Is(err, errDrop) {
+		resetConn(w)
+		return
+	}
 	if err != nil {
 		writeError(w, asAPIError(err))
 		return
@@ -129,15 +136,18 @@ func (s *Server) dispatch(r *http.Request, rt *route, rel, relUnescaped string, 
 	if node := vars["node"]; node != "" && !s.faults.waitNodeUp(r.Context(), node) {
 		return nil, 595, &apiError{Status: 595, Msg: "Connection timed out"}
 	}
-	latency, ferr := s.faults.match(r.Method, rt.tmpl)
-	if latency > 0 {
+	hit := s.faults.match(r.Method, rt.tmpl)
+	if hit.latency > 0 {
 		select {
-		case <-time.After(latency):
+		case <-time.After(hit.latency):
 		case <-r.Context().Done():
 		}
 	}
-	if ferr != nil {
-		return nil, asAPIError(ferr).Status, ferr
+	if hit.err != nil {
+		return nil, asAPIError(hit.err).Status, hit.err
+	}
+	if hit.drop == DropBefore {
+		return nil, 0, errDrop
 	}
 	if ep, ok := pveschema.Lookup(r.Method, rt.tmpl); ok {
 		all := pveschema.Values{}
@@ -160,10 +170,35 @@ func (s *Server) dispatch(r *http.Request, rt *route, rel, relUnescaped string, 
 		return nil, asAPIError(err).Status, err
 	}
 	data, err := rt.h(req)
+	if hit.drop == DropAfter {
+		return nil, 0, errDrop // the handler ran; its answer is lost
+	}
 	if err != nil {
 		return nil, asAPIError(err).Status, err
 	}
 	return s.filterListing(req, data), 200, nil
+}
+
+// errDrop makes ServeHTTP reset the connection instead of answering.
+var errDrop = errors.New("connection dropped by a fault rule")
+
+// resetConn closes the client's connection with a TCP reset, as a crashed
+// proxy or a broken network would.
+func resetConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*tls.Conn); ok {
+		if tcp, ok := tc.NetConn().(*net.TCPConn); ok {
+			_ = tcp.SetLinger(0)
+		}
+	}
+	_ = conn.Close()
 }
 
 // readParams merges the query string and a JSON or form body, stringifying

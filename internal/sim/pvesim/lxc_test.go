@@ -68,8 +68,7 @@ func TestLXCCreateConfigAndLifecycle(t *testing.T) {
 	e.expectErr(e.raw("POST", "/nodes/pve/lxc/100/status/stop", nil), 500, "CT 100 not running")
 
 	// config update, delete, digest
-	task, err = ct.Config(e.ctx, proxmox.ContainerOption{Name: "memory", Value: 2048}, proxmox.ContainerOption{Name: "description", Value: "hi"})
-	if err != nil {
+	if _, err = ct.Config(e.ctx, proxmox.ContainerOption{Name: "memory", Value: 2048}, proxmox.ContainerOption{Name: "description", Value: "hi"}); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ = e.srv.GuestConfig(100)

@@ -115,7 +115,7 @@ func (s *Server) qemuConfigUpdate(r *request) (any, error) {
 		for _, k := range del {
 			if _, ok := g.Config[k]; ok {
 				present = append(present, k)
-			} else if _, ok := g.Pending[k]; ok {
+			} else {
 				delete(g.Pending, k)
 			}
 		}

@@ -55,6 +55,7 @@ func (s *Server) buildRoutes() []*route {
 			s.handle("POST", g+"/status/"+op, s.stopGuest)
 		}
 		s.handle("PUT", g+"/resize", s.resizeGuest)
+		s.handle("POST", g+"/migrate", s.migrateGuest)
 		s.handle("POST", g+"/template", s.templateGuest)
 		s.handle("GET", g+"/snapshot", s.snapshotList)
 		s.handle("POST", g+"/snapshot", s.snapshotCreate)

@@ -60,6 +60,16 @@ type Options struct {
 	// TaskDuration is how long each worker task runs before its work is done
 	// (0: tasks finish at once).
 	TaskDuration time.Duration
+	// TaskDurations overrides TaskDuration per task type (vzclone, qmclone,
+	// vzcreate, vzstart, vzsnapshot...); RealisticTaskDurations holds the
+	// times of a real host.
+	TaskDurations map[string]time.Duration
+	// TaskScale multiplies every task duration (0 means 1), so benchmarks
+	// keep a real host's proportions at a fraction of its time.
+	TaskScale float64
+	// TicketLifetime is how long a login ticket is valid (default 2 h, as
+	// PVE's); tests shorten it to see expiry.
+	TicketLifetime time.Duration
 	// LockTimeout is the flock wait before "got timeout" (default 10s, PVE's).
 	LockTimeout time.Duration
 	// Password of root@pam and TokenSecret of root@pam!phoenix; generated
@@ -77,7 +87,7 @@ type Options struct {
 	// temp dir removed on Close).
 	GuestRootDir string
 	// AgentBootDelay is how long a started VM boots before its QEMU guest
-	// agent answers (0: at once).
+	// agent answers (0: at once; pvesim serve uses DefaultAgentBootDelay).
 	AgentBootDelay time.Duration
 	// SSHListen starts the node shell (SSH with pct/qm) with the first
 	// node's listener on this loopback address ("127.0.0.1:0" picks a port;
@@ -90,6 +100,10 @@ type Options struct {
 }
 
 // Server is a running simulator.
+// DefaultAgentBootDelay is pvesim serve's boot time of a VM before its agent
+// answers: a cloud image's boot to qemu-ga, roughly, on a fast host.
+const DefaultAgentBootDelay = 3 * time.Second
+
 type Server struct {
 	opts    Options
 	mu      sync.Mutex // guards st
@@ -140,7 +154,7 @@ func Start(opts Options) (*Server, error) {
 	if err := s.initState(); err != nil {
 		return nil, err
 	}
-	s.auth = newAuthenticator(s.st.Password, s.st.Token)
+	s.auth = newAuthenticator(s.st.Password, s.st.Token, opts.TicketLifetime)
 
 	certDir := opts.StateDir
 	if certDir == "" {
@@ -290,10 +304,10 @@ func (s *Server) Password() string { return s.auth.password }
 func (s *Server) TokenID() string { return tokenID }
 
 // TokenSecret is the API token's secret (a UUID).
-func (s *Server) TokenSecret() string { return s.auth.tokenSecret }
+func (s *Server) TokenSecret() string { return s.auth.secret() }
 
 // APIToken is "root@pam!phoenix=<secret>", the value of PROXMOX_VE_API_TOKEN.
-func (s *Server) APIToken() string { return tokenID + "=" + s.auth.tokenSecret }
+func (s *Server) APIToken() string { return tokenID + "=" + s.auth.secret() }
 
 // CACertFile is the PEM file of the CA that signed the server certificate.
 func (s *Server) CACertFile() string { return s.tlsInfo.caFile }

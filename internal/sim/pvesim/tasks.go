@@ -24,6 +24,8 @@ type Task struct {
 	StartTime int64
 
 	mu         sync.Mutex
+	started    time.Time
+	ended      time.Time
 	endTime    int64
 	running    bool
 	exitStatus string
@@ -84,9 +86,10 @@ func (t *Task) ExitStatus() string {
 func (e *taskEngine) start(spec taskSpec) *Task {
 	e.mu.Lock()
 	e.pid++
-	now := time.Now().Unix()
+	started := time.Now()
+	now := started.Unix()
 	t := &Task{Node: spec.Node, Type: spec.Type, ID: spec.ID, User: spec.User, PID: e.pid, PStart: e.pstart,
-		StartTime: now, running: true, done: make(chan struct{})}
+		StartTime: now, started: started, running: true, done: make(chan struct{})}
 	// UPID:node:pid:pstart:starttime:type:id:user: (pve-common UPID.pm)
 	t.UPID = fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:", t.Node, t.PID, t.PStart, now, t.Type, t.ID, t.User)
 	e.tasks[t.UPID] = t
@@ -112,7 +115,7 @@ func (e *taskEngine) run(ctx context.Context, t *Task, spec taskSpec) {
 				return err
 			}
 		}
-		if d := e.s.opts.TaskDuration; d > 0 {
+		if d := e.s.taskDuration(t.Type); d > 0 {
 			timer := time.NewTimer(d)
 			select {
 			case <-timer.C:
@@ -146,7 +149,8 @@ func (e *taskEngine) run(ctx context.Context, t *Task, spec taskSpec) {
 		t.log = append(t.log, "TASK OK")
 	}
 	t.running = false
-	t.endTime = time.Now().Unix()
+	t.ended = time.Now()
+	t.endTime = t.ended.Unix()
 	t.mu.Unlock()
 	close(t.done)
 	e.s.persist()
@@ -191,12 +195,16 @@ func (t *Task) status() map[string]any {
 	return m
 }
 
-// listEntry is one element of GET /nodes/{node}/tasks.
+// listEntry is one element of GET /nodes/{node}/tasks: a token's task is
+// listed under its user with the token's name (Tasks.pm convert_token_task).
 func (t *Task) listEntry() map[string]any {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	m := map[string]any{"upid": t.UPID, "node": t.Node, "pid": t.PID, "pstart": t.PStart,
 		"starttime": t.StartTime, "type": t.Type, "id": t.ID, "user": t.User}
+	if user, token, ok := strings.Cut(t.User, "!"); ok {
+		m["user"], m["tokenid"] = user, token
+	}
 	if !t.running {
 		m["status"] = t.exitStatus
 		m["endtime"] = t.endTime
