@@ -361,7 +361,7 @@ func (a *authenticator) issue(user string) map[string]any {
 	ticket := fmt.Sprintf("PVE:%s:%08X::%s", user, now.Unix(), randomB64(256))
 	csrf := fmt.Sprintf("%08X:%s", now.Unix(), randomB64(32))
 	a.mu.Lock()
-	a.tickets[ticket] = ticketInfo{user: user, csrf: csrf, expires: now.Add(ticketLifetime)}
+	a.tickets[ticket] = ticketInfo{user: user, csrf: csrf, expires: now.Add(a.lifetime)}
 	a.mu.Unlock()
 	return map[string]any{"username": user, "ticket": ticket, "CSRFPreventionToken": csrf, "cap": map[string]any{}}
 }
