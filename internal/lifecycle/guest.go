@@ -2,7 +2,9 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
@@ -96,4 +98,33 @@ func kindMismatch(ref pve.Ref, g *phoenix.Guest) error {
 		want = "a VM"
 	}
 	return fmt.Errorf("ID %d is %s, but the definition is %s: choose a free ID or remove the other guest", ref.ID, ref, want)
+}
+
+// Absent confirms that the guest at ref (the node and kind last recorded)
+// is gone when the cluster listing does not show it. PVE's listing leaves
+// out the guests the credentials may not audit (VM.Audit on /vms/ID), so a
+// missing entry alone must not drop a guest from state or skip its
+// destroy: its node is asked directly, and a refusal is an error.
+func Absent(ctx context.Context, env Env, ref pve.Ref) error {
+	if ref.Node == "" {
+		return nil
+	}
+	_, err := env.API.Status(ctx, ref)
+	var ae *pve.APIError
+	switch {
+	case err == nil:
+		return fmt.Errorf("%s is missing from the cluster listing (/cluster/resources) but its node still has it: "+
+			"the credentials may not audit it; grant VM.Audit on /vms/%d", ref, ref.ID)
+	case pve.IsNotFound(err), errors.As(err, &ae) && strings.Contains(ae.Msg, "hostname lookup"):
+		return nil // gone, or its node left the cluster
+	}
+	return err
+}
+
+// RefOf is the reference of guest id of kind on node.
+func RefOf(node string, kind phoenix.Kind, id int) Ref {
+	if kind == phoenix.KindVM {
+		return Ref{Node: node, Kind: pve.QEMU, ID: id}
+	}
+	return Ref{Node: node, Kind: pve.LXC, ID: id}
 }

@@ -111,6 +111,9 @@ func waitAgent(ctx context.Context, env Env, ref pve.Ref) error {
 			return fmt.Errorf("%s has no guest agent configured (agent: enabled=1): %w", ref, err)
 		case errors.As(err, &ae) && strings.Contains(ae.Msg, "is not running") && !strings.Contains(ae.Msg, "agent"):
 			return fmt.Errorf("%s stopped while booting (check its console: qm terminal %d): %w", ref, ref.ID, err)
+		case errors.As(err, &ae) && ae.Status == 403:
+			// A refused privilege does not come with the boot: say so now.
+			return fmt.Errorf("%s: PVE refuses the guest agent to these credentials: %w", ref, err)
 		}
 		last = err
 		delay = agentBackoff.Next(delay)

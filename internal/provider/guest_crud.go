@@ -167,6 +167,10 @@ func (r *GuestResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		return
 	}
 	if !obs.Found {
+		if err := lifecycle.Absent(ctx, env, lifecycle.RefOf(state.CurrentNode.ValueString(), g.Kind, id)); err != nil {
+			resp.Diagnostics.AddError("Unable to read "+label, err.Error()+"\n\nThe state is kept unchanged.")
+			return
+		}
 		resp.Diagnostics.AddWarning("Guest "+state.ID.ValueString()+" disappeared",
 			"No node has this guest any more (deleted outside Terraform); it is removed from state and will be created again.")
 		resp.State.RemoveResource(ctx)
@@ -289,6 +293,13 @@ func (r *GuestResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		return
 	}
 	if !found {
+		spec := objAs[guestModel](ctx, state.Spec)
+		if spec == nil {
+			return
+		}
+		if err := lifecycle.Absent(ctx, env, lifecycle.RefOf(state.CurrentNode.ValueString(), phoenix.Kind(spec.Kind.ValueString()), id)); err != nil {
+			resp.Diagnostics.AddError("Unable to delete "+label, err.Error())
+		}
 		return
 	}
 	if err := lifecycle.Destroy(ctx, env, ref); err != nil {
