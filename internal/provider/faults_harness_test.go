@@ -48,6 +48,8 @@ type faultCase struct {
 	ids []int
 	// opts are the simulator's options (default startSim's).
 	opts *pvesim.Options
+	// preApply runs between the faulty apply's plan and its apply.
+	preApply func(s *testSim) plancheck.PlanCheck
 	// quiet marks a fault that fails no request (a lock held for a while):
 	// an absorbed fault is otherwise checked to have failed one.
 	quiet bool
@@ -58,8 +60,12 @@ const faultID = 500
 // faultCT is one running container with a firewall and a template
 // snapshot, so an apply touches every kind of request the provider makes
 // for a container.
-func faultCT(s *testSim, cores int) string {
-	return s.provider() + fmt.Sprintf(`
+func faultCT(s *testSim, cores int) string { return faultCTWithin("30s")(s, cores) }
+
+// faultCTWithin is faultCT with every operation's timeouts block set to d.
+func faultCTWithin(d string) func(s *testSim, cores int) string {
+	return func(s *testSim, cores int) string {
+		return s.provider() + fmt.Sprintf(`
 resource "phoenix_guest" "f" {
   spec = {
     vmid = %d, kind = "lxc", name = "fault", cores = %d, memory_mb = 256, disk_size_gb = %d, storage = "local-lvm"
@@ -69,12 +75,13 @@ resource "phoenix_guest" "f" {
     template_snapshot_name = "golden"
   }
   timeouts {
-    create = "30s"
-    update = "30s"
-    delete = "30s"
+    create = %q
+    update = %q
+    delete = %q
   }
 }
-`, faultID, cores, cores+1, pvesim.DefaultCTTemplate)
+`, faultID, cores, cores+1, pvesim.DefaultCTTemplate, d, d, d)
+	}
 }
 
 func runFaultMatrix(t *testing.T, cases []faultCase) {
@@ -133,10 +140,13 @@ func runFaultCase(t *testing.T, c faultCase) {
 		},
 		Check: sim.matches(ids, want),
 	}
+	if c.preApply != nil {
+		faulty.ConfigPlanChecks.PreApply = []plancheck.PlanCheck{c.preApply(sim)}
+	}
 	switch {
 	case c.want != "":
 		// Terraform wraps long lines: a space in want matches any blank.
-		faulty.ExpectError = regexp.MustCompile(strings.ReplaceAll(c.want, " ", `\s+`))
+		faulty.ExpectError = regexp.MustCompile(`(?s)` + strings.ReplaceAll(c.want, " ", `\s+`))
 		steps = append(steps, faulty)
 		if c.phase == "destroy" {
 			converge.Destroy, converge.Config, converge.Check = true, cfg(sim, want), nil
@@ -147,8 +157,7 @@ func runFaultCase(t *testing.T, c faultCase) {
 		faulty.Check = func(*terraform.State) error { return absorbed(t, sim, c) }
 		steps = append(steps, faulty)
 	default:
-		faulty.ConfigPlanChecks = converge.ConfigPlanChecks
-		faulty.ConfigPlanChecks.PreApply = nil
+		faulty.ConfigPlanChecks.PostApplyPostRefresh = converge.ConfigPlanChecks.PostApplyPostRefresh
 		faulty.Check = resource.ComposeTestCheckFunc(sim.matches(ids, want), func(*terraform.State) error { return absorbed(t, sim, c) })
 		steps = append(steps, faulty)
 	}

@@ -124,6 +124,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, cla
 	start := time.Now()
 	var relogins, serverErrs int
 	var lockSince time.Time
+	var lockErr error // the last lock refusal of this wait
 	for n := 0; ; n++ {
 		err := c.attempt(ctx, method, path, body, out)
 		if err == nil {
@@ -133,6 +134,11 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, cla
 			return nil
 		}
 		if ctx.Err() != nil {
+			if lockErr != nil {
+				// The deadline struck while PVE held us at the lock: the
+				// lock is the reason, whatever the last attempt said.
+				return c.lockError(path, lockErr, time.Since(lockSince), ctx.Err())
+			}
 			return requestError(method, path, err)
 		}
 		var delay time.Duration
@@ -150,6 +156,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, cla
 			}
 			continue
 		case f == failLock:
+			lockErr = err
 			if lockSince.IsZero() {
 				lockSince = time.Now()
 			}

@@ -24,6 +24,9 @@ type FaultRule struct {
 	// use LatencyMS over HTTP).
 	Latency   time.Duration `json:"latency,omitempty"`
 	LatencyMS int           `json:"latency_ms,omitempty"`
+	// After lets the first After matching requests through untouched, so a
+	// fault can strike in the middle of a run (an outage after the login).
+	After int `json:"after,omitempty"`
 	// Drop resets the connection instead of answering: DropBefore before
 	// the request is handled (PVE never saw it), DropAfter once the handler
 	// ran (it took effect, its answer is lost).
@@ -150,6 +153,12 @@ func (f *Faults) HoldLock(path string, d time.Duration) error {
 	return nil
 }
 
+// HoldLockUntil holds the flock at path until release is called (or the
+// simulator closes); it returns once the lock is held.
+func (f *Faults) HoldLockUntil(path string) (release func(), err error) {
+	return f.s.locks.acquire(context.Background(), path, f.s.opts.LockTimeout)
+}
+
 // GuestLockPath is the flock path of a guest ("lxc" or "qemu").
 func GuestLockPath(kind string, vmid int) string { return guestLockPath(kind, vmid) }
 
@@ -208,6 +217,10 @@ func (f *Faults) match(method, tmpl string) faultHit {
 			continue
 		}
 		if r.Count < 0 {
+			continue
+		}
+		if r.After > 0 {
+			r.After--
 			continue
 		}
 		if r.Count > 0 {

@@ -21,6 +21,11 @@ func kindOf(r *request) string {
 }
 
 func taskType(kind, op string) string {
+	if op == "resize" {
+		// Both resize_vm handlers fork a plain 'resize' worker
+		// (pve-container API2/LXC.pm, qemu-server API2/Qemu.pm).
+		return "resize"
+	}
 	if kind == "lxc" {
 		return "vz" + op
 	}

@@ -46,7 +46,8 @@ func (s *Server) snapshotCreate(r *request) (any, error) {
 		return nil, die("unable to use snapshot name '%s' (reserved name)", name)
 	}
 	return s.withGuest(r, func(g *Guest) (any, error) {
-		return s.guestTask(r, "snapshot", func(g *Guest) error {
+		prepared := false
+		spec := s.guestTaskSpec(r, "snapshot", []string{guestLockPath(kind, g.VMID)}, func(g *Guest) error {
 			// snapshot_prepare: lock, template and name checks, then lock: snapshot
 			if err := g.checkLock(); err != nil {
 				return err
@@ -58,6 +59,7 @@ func (s *Server) snapshotCreate(r *request) (any, error) {
 				return fmt.Errorf("snapshot name '%s' already used", name)
 			}
 			g.Config["lock"] = "snapshot"
+			prepared = true
 			return nil
 		}, func(ctx context.Context, g *Guest, t *Task) error {
 			delete(g.Config, "lock")
@@ -81,7 +83,23 @@ func (s *Server) snapshotCreate(r *request) (any, error) {
 			g.Snapshots[name] = &Snapshot{Config: sc, LXC: append([][2]string(nil), g.LXC...)}
 			g.Config["parent"] = name
 			return nil
-		}), nil
+		})
+		spec.OnFail = func(err error) error {
+			// AbstractConfig::snapshot_create: "snapshot create failed:
+			// starting cleanup", a forced snapshot_delete, which drops the
+			// half-made snapshot and the 'snapshot' lock.
+			// The snapshot is recorded last, so only the lock is left.
+			if !prepared {
+				return err
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if g := s.st.Guests[g.VMID]; g != nil && g.Config["lock"] == "snapshot" {
+				delete(g.Config, "lock")
+			}
+			return err
+		}
+		return s.tasks.start(spec).UPID, nil
 	})
 }
 

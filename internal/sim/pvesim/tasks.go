@@ -104,6 +104,9 @@ func (e *taskEngine) start(spec taskSpec) *Task {
 
 func (e *taskEngine) run(ctx context.Context, t *Task, spec taskSpec) {
 	defer t.cancel()
+	// A task fault is claimed when the task starts, so a task stopped early
+	// uses up its fault as deterministically as one that reached it.
+	fault, failing := e.s.faults.taskFailure(t.Type, t.ID)
 	err := func() error {
 		release, err := e.s.locks.acquireAll(ctx, spec.Locks, e.s.opts.LockTimeout)
 		if err != nil {
@@ -124,7 +127,7 @@ func (e *taskEngine) run(ctx context.Context, t *Task, spec taskSpec) {
 				return fmt.Errorf("received interrupt")
 			}
 		}
-		if f, fail := e.s.faults.taskFailure(t.Type, t.ID); fail {
+		if f, fail := fault, failing; fail {
 			if f.Hang {
 				<-ctx.Done() // a task that never ends until stopped
 				return fmt.Errorf("received interrupt")
