@@ -79,7 +79,7 @@ func RunChecks(ctx context.Context, t Target, spec Spec, checks []Check, wait fu
 		err = fmt.Errorf("provision: no guest target to run health checks in")
 	}
 	if err == nil {
-		err = r.prepare(ctx, &r.guest)
+		err = r.prepare(ctx, &r.guest, DefaultCheckTimeout)
 	}
 	if err != nil {
 		red := newRedactor(spec.Secrets)

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
+	"time"
 )
 
 // executor is what Target and Host have in common.
@@ -123,17 +124,14 @@ func (r *runner) runStep(ctx context.Context, s Step) (Record, error) {
 		return rec, r.stepError(s, -1, err)
 	}
 	r.log(fmt.Sprintf("%s: running %s %s", r.label(s.Name), s.Kind, p.where))
-	if err := r.prepare(ctx, p); err != nil {
-		return rec, r.stepError(s, -1, err)
-	}
-	script := path.Join(p.runDir, scriptFile(s))
-	if err := p.ex.Push(ctx, script, s.Content, 0o755); err != nil {
-		return rec, r.stepError(s, -1, fmt.Errorf("pushing %s: %w", script, err))
-	}
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = DefaultStepTimeout
 	}
+	if err := r.setUp(ctx, s, p, timeout); err != nil {
+		return rec, err
+	}
+	script := path.Join(p.runDir, scriptFile(s))
 	req := ExecRequest{Argv: []string{Bash, script, strconv.Itoa(r.spec.GuestID)},
 		Env: r.env(s.Name, s.Kind, p), Timeout: timeout}
 	o := r.exec(ctx, p.ex, r.label(s.Name), req)
@@ -158,13 +156,36 @@ func (r *runner) runStep(ctx context.Context, s Step) (Record, error) {
 	return rec, e
 }
 
+// setUp prepares the place and pushes the step's script, within the
+// step's timeout: a guest whose commands hang (an agent that never reports
+// an exit) fails the step at its timeout, not at the apply's.
+func (r *runner) setUp(ctx context.Context, s Step, p *place, timeout time.Duration) error {
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	script := path.Join(p.runDir, scriptFile(s))
+	err := r.prepare(sctx, p, min(timeout, DefaultCheckTimeout))
+	if err == nil {
+		if err = p.ex.Push(sctx, script, s.Content, 0o755); err != nil {
+			err = fmt.Errorf("pushing %s: %w", script, err)
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	e := r.stepError(s, -1, err)
+	if ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
+		e.Err = fmt.Errorf("setting it up %s timed out after %s (%w)", p.where, timeout, err)
+	}
+	return e
+}
+
 // prepare creates the run directory and pushes the common utils and the
 // context, once per place and Run.
-func (r *runner) prepare(ctx context.Context, p *place) error {
+func (r *runner) prepare(ctx context.Context, p *place, timeout time.Duration) error {
 	if p.ready {
 		return nil
 	}
-	req := ExecRequest{Argv: []string{Mkdir, "-p", p.runDir, path.Dir(p.ctxPath)}, Timeout: DefaultCheckTimeout}
+	req := ExecRequest{Argv: []string{Mkdir, "-p", p.runDir, path.Dir(p.ctxPath)}, Timeout: timeout}
 	o := r.exec(ctx, p.ex, r.label("prepare"), req)
 	if !o.ok() {
 		why := o.describe()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/crypto/ssh"
@@ -129,12 +130,23 @@ func (s *Shell) client(ctx context.Context, node string) (*ssh.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh to node %s (%s): %w", node, addr, err)
 	}
-	cc, chans, reqs, err := ssh.NewClientConn(conn, addr, &ssh.ClientConfig{User: s.cfg.Username, Auth: s.auth, HostKeyCallback: s.hkcb})
+	var refused ssh.PublicKey // the host key the callback refused
+	hkcb := func(host string, remote net.Addr, key ssh.PublicKey) error {
+		err := s.hkcb(host, remote, key)
+		if err != nil {
+			refused = key
+		}
+		return err
+	}
+	cc, chans, reqs, err := ssh.NewClientConn(conn, addr, &ssh.ClientConfig{User: s.cfg.Username, Auth: s.auth, HostKeyCallback: hkcb})
 	if err != nil {
 		_ = conn.Close()
-		var keyErr *knownhosts.KeyError
-		if errors.As(err, &keyErr) && len(keyErr.Want) > 0 {
-			return nil, fmt.Errorf("ssh to node %s (%s): HOST KEY CHANGED (or differs from known_hosts): %w", node, addr, err)
+		if refused != nil {
+			return nil, s.hostKeyError(node, addr, refused, err)
+		}
+		if strings.Contains(err.Error(), "unable to authenticate") {
+			return nil, fmt.Errorf("ssh to node %s (%s): %w: check ssh.username and ssh.password or ssh.private_key "+
+				"(PROXMOX_VE_SSH_USERNAME, PROXMOX_VE_SSH_PASSWORD, PROXMOX_VE_SSH_PRIVATE_KEY); the key must be in the node's /root/.ssh/authorized_keys", node, addr, err)
 		}
 		return nil, fmt.Errorf("ssh to node %s (%s): %w", node, addr, err)
 	}
@@ -233,4 +245,26 @@ func teeOrBuf(buf *bytes.Buffer, w io.Writer) io.Writer {
 		return buf
 	}
 	return io.MultiWriter(buf, w)
+}
+
+// hostKeyError explains a refused host key and how to fix it: a key that
+// differs from the trusted one is never accepted silently.
+func (s *Shell) hostKeyError(node, addr string, key ssh.PublicKey, err error) error {
+	fp := ssh.FingerprintSHA256(key)
+	host, port, _ := net.SplitHostPort(addr)
+	entry := host
+	if port != "22" {
+		entry = "[" + host + "]:" + port
+	}
+	var keyErr *knownhosts.KeyError
+	if errors.As(err, &keyErr) && len(keyErr.Want) == 0 {
+		return fmt.Errorf("ssh to node %s (%s): its host key (%s %s) is not in known_hosts, so it is refused: check that fingerprint on the node's "+
+			"console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then add it (ssh-keyscan -p %s %s >> known_hosts) or set ssh.host_key",
+			node, addr, key.Type(), fp, port, host)
+	}
+	return fmt.Errorf("ssh to node %s (%s): HOST KEY CHANGED: the node presents %s %s, which is not the trusted key (ssh.host_key or known_hosts), "+
+		"so the connection is refused (%v). If the node was reinstalled or its key replaced, check that fingerprint on the node's console "+
+		"(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then update ssh.host_key (PROXMOX_VE_SSH_HOST_KEY) or known_hosts "+
+		"(ssh-keygen -R '%s'; ssh-keyscan -p %s %s >> known_hosts); otherwise something else answers for the node",
+		node, addr, key.Type(), fp, err, entry, port, host)
 }
