@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -89,6 +90,33 @@ func Ready(ctx context.Context, env Env, f Found, g *phoenix.Guest) (ready bool,
 		}
 	}
 	return true, "", nil
+}
+
+// settleCreate waits for the create or clone still running for the guest
+// at ref (its config holds only the 'create' lock: an apply killed while its
+// task ran, or another process creating it), so it can be adopted once it
+// carries its metadata. exists is false when that task failed and PVE
+// removed the guest: it is then created anew.
+func settleCreate(ctx context.Context, env Env, ref Ref) (exists bool, err error) {
+	cfg, err := env.API.Config(ctx, ref)
+	switch {
+	case pve.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	case cfg.Values["lock"] != "create":
+		return true, nil
+	}
+	env.logf("%s is still being created by a task (an earlier apply was interrupted, or another process creates it): waiting for it", ref)
+	switch err := env.API.WaitCreated(ctx, ref.ID); {
+	case errors.Is(err, pve.ErrCreateFailed):
+		env.logf("%s: that create failed and PVE removed the guest: creating it again", ref)
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("%s is locked by a create or clone that has not finished (lock: create): %w; "+
+			"when no task runs for it any more (see the node's task list), remove the half-created guest (pct destroy/qm destroy %d) and apply again", ref, err, ref.ID)
+	}
+	return true, nil
 }
 
 // adopt takes over the existing guest at ref as g when it carries this

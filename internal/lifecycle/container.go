@@ -69,9 +69,14 @@ var ErrNeedsSSH = errors.New("this change needs SSH access to the node: configur
 // CreateContainer creates g and brings it to its desired state.
 func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Outcome, error) {
 	out := Outcome{Ref: pve.Ref{Node: env.Node, Kind: pve.LXC, ID: g.ID}, Records: opts.Previous}
-	if ref, ok, err := env.API.Locate(ctx, g.ID); err != nil {
+	ref, ok, err := env.API.Locate(ctx, g.ID)
+	if err == nil && ok {
+		ok, err = settleCreate(ctx, env, ref)
+	}
+	if err != nil {
 		return out, err
-	} else if ok {
+	}
+	if ok {
 		if err := adopt(ctx, env, ref, g, &opts, &out); err != nil {
 			return out, err
 		}

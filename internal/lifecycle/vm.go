@@ -20,6 +20,9 @@ import (
 func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Outcome, error) {
 	out := Outcome{Ref: pve.Ref{Node: env.Node, Kind: pve.QEMU, ID: g.ID}, Records: opts.Previous}
 	ref, exists, err := env.API.Locate(ctx, g.ID)
+	if err == nil && exists {
+		exists, err = settleCreate(ctx, env, ref)
+	}
 	if err != nil {
 		return out, err
 	}

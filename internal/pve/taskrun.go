@@ -146,6 +146,15 @@ func (c *Client) findTask(ctx context.Context, op taskOp, sent time.Time) (strin
 	return "", nil
 }
 
+// ErrCreateFailed is a create or clone whose guest PVE removed: its task
+// failed, and nothing is left of it.
+var ErrCreateFailed = errors.New("PVE removed it; its task log on the node says why")
+
+// WaitCreated waits until guest id's 'create' lock goes (its create or
+// clone task succeeded) or the guest goes (ErrCreateFailed): for a guest
+// another process is still creating.
+func (c *Client) WaitCreated(ctx context.Context, id int) error { return c.waitCreated(ctx, id) }
+
 // waitCreated waits until a new guest's 'create' lock goes (its task
 // succeeded) or the guest goes (it failed and PVE removed it).
 func (c *Client) waitCreated(ctx context.Context, id int) error {
@@ -159,7 +168,7 @@ func (c *Client) waitCreated(ctx context.Context, id int) error {
 		case err != nil:
 			return err
 		case !found:
-			return fmt.Errorf("creating guest %d failed (PVE removed it; its task log on the node says why)", id)
+			return fmt.Errorf("creating guest %d failed (%w)", id, ErrCreateFailed)
 		case r.Lock != "create":
 			return nil
 		}
