@@ -64,6 +64,9 @@ func TestFaultAfterSomeRequests(t *testing.T) {
 	if want := []int{200, 200, 503, 200}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("statuses %v, want %v", got, want)
 	}
+	if reqs := e.srv.Faults().Requests(); reqs[2].Error != "Service Unavailable" || reqs[3].Error != "" {
+		t.Fatalf("the request log must keep PVE's message of a failure: %+v", reqs)
+	}
 	// A held lock makes writes to the guest wait and then fail with PVE's
 	// flock timeout, until it is released.
 	e.createCT(100)

@@ -63,6 +63,8 @@ type RequestRecord struct {
 	PathVars map[string]string   `json:"path_vars"`
 	Status   int                 `json:"status"`
 	User     string              `json:"user,omitempty"`
+	// Error is PVE's message of a failed request.
+	Error string `json:"error,omitempty"`
 }
 
 // Faults holds fault injection rules, down nodes, the request log and

@@ -92,6 +92,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	data, status, err := s.dispatch(r, rt, rel, relUnescaped, vars, params, &rec)
 	rec.Status = status
+	if err != nil && !errors.Is(err, errDrop) {
+		rec.Error = asAPIError(err).Msg
+	}
 	if rt != nil {
 		s.faults.record(rec)
 	}
