@@ -151,7 +151,8 @@ func diagError(diags diag.Diagnostics) error {
 
 func (c *ProviderConfig) secrets() []string {
 	var out []string
-	for _, s := range []string{c.Password, c.SSH.Password, c.APIToken} {
+	_, tokenSecret, _ := strings.Cut(c.APIToken, "=")
+	for _, s := range []string{c.Password, c.SSH.Password, c.APIToken, tokenSecret, c.SSH.PrivateKey} {
 		if s != "" {
 			out = append(out, s)
 		}

@@ -203,6 +203,18 @@ func (p *PhoenixProvider) Configure(ctx context.Context, req provider.ConfigureR
 		resp.Diagnostics.AddAttributeError(path.Root(err.attr), "Unable to configure the phoenix provider", err.msg)
 		return
 	}
+	// An opted-out check is said once per run: Terraform configures the
+	// provider once per command.
+	if cfg.Insecure {
+		resp.Diagnostics.AddAttributeWarning(path.Root("insecure"), "TLS certificate verification is off",
+			"insecure = true (or PROXMOX_VE_INSECURE): the PVE API's certificate is not verified, so anyone between Terraform and PVE can read the "+
+				"credentials and change what is applied. Give the host's CA instead (ca_certificate, PROXMOX_VE_CA_CERT_FILE: /etc/pve/pve-root-ca.pem).")
+	}
+	if cfg.SSH.InsecureIgnoreHostKey {
+		resp.Diagnostics.AddAttributeWarning(path.Root("ssh").AtName("insecure_ignore_host_key"), "SSH host key verification is off",
+			"ssh.insecure_ignore_host_key = true: any host key is accepted, so anyone between Terraform and the nodes can run the feature scripts' "+
+				"commands as root. Pin the nodes' keys instead (ssh.host_key or ssh.known_hosts).")
+	}
 	resp.DataSourceData = cfg
 	resp.ResourceData = cfg
 }
