@@ -191,6 +191,28 @@ func TestInvalidConfigs(t *testing.T) {
 			`phoenix_lxc_configs.json: lxc_configs."950".cores: expected a positive integer, got 0`},
 		{"bad hostname", hyp0, lxcFile(`"950":` + ct(`"name":"web_server"`)), "",
 			`phoenix_lxc_configs.json: lxc_configs."950".name: expected a DNS name (letters, digits, '-' and '.'), got "web_server"`},
+		// Attack input: shell metacharacters and newlines where PVE or a
+		// shell would see them are refused, naming the value.
+		{"hostname with command substitution", hyp0, lxcFile(`"950":` + ct(`"name":"web$(reboot)"`)), "",
+			`phoenix_lxc_configs.json: lxc_configs."950".name: expected a DNS name (letters, digits, '-' and '.'), got "web$(reboot)"`},
+		{"feature with backticks", hyp0, lxcFile(`"950":` + ct("\"features\":[\"`id`\"]")), "",
+			"phoenix_lxc_configs.json: lxc_configs.\"950\".features[0]: expected a plain feature name (letters, digits, '.', '_', '-'), got \"`id`\""},
+		{"feature with a newline", hyp0, lxcFile(`"950":` + ct(`"features":["base\nsetup"]`)), "",
+			`phoenix_lxc_configs.json: lxc_configs."950".features[0]: expected a plain feature name (letters, digits, '.', '_', '-'), got "base\nsetup"`},
+		{"lxc option with a newline", hyp0, lxcFile(`"950":` + ct(`"lxc_options":["lxc.apparmor.profile=unconfined\nlxc.cap.drop="]`)), "",
+			`phoenix_lxc_configs.json: lxc_configs."950".lxc_options[0]: expected a raw LXC option "lxc.key=value", got "lxc.apparmor.profile=unconfined\nlxc.cap.drop="`},
+		{"gateway with a shell command", hyp0, lxcFile(`"950":` + ct(`"network_config":{"ip":"10.0.0.5/24","gw":"10.0.0.1;reboot"}`)), "",
+			`phoenix_lxc_configs.json: lxc_configs."950".network_config.gw: expected a gateway IP address, got "10.0.0.1;reboot"`},
+		{"search domain with quotes", hyp0, lxcFile(`"950":` + ct(`"network_config":{"ip":"dhcp","search_domain":"lan'\"x"}`)), "",
+			`phoenix_lxc_configs.json: lxc_configs."950".network_config.search_domain: expected DNS names separated by spaces or commas, got "lan'\"x"`},
+		{"zero memory", hyp0, lxcFile(`"950":` + ct(`"memory_mb":0`)), "",
+			`phoenix_lxc_configs.json: lxc_configs."950".memory_mb: expected a positive integer, got 0`},
+		{"zero root disk", hyp0, lxcFile(`"950":` + ct(`"storage_size_gb":0`)), "",
+			`phoenix_lxc_configs.json: lxc_configs."950".storage_size_gb: expected a positive integer, got 0`},
+		{"firewall rule type", hyp0, lxcFile(`"950":` + ct(`"firewall":{"enabled":true,"rules":[{"type":"forward","action":"ACCEPT"}]}`)), "",
+			`phoenix_lxc_configs.json: lxc_configs."950".firewall.rules[0].type: expected "in", "out" or "group", got "forward"`},
+		{"port mapping with a command", hyp0, lxcFile(`"950":` + ct(`"ports":["80:80;reboot"]`)), "",
+			`phoenix_lxc_configs.json: lxc_configs."950".ports[0]: expected "host:guest" ports like "8080:80", got "80:80;reboot"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -214,8 +236,8 @@ func TestInvalidConfigs(t *testing.T) {
 			t.Fatalf("want problem\n  %s\ngot\n  %s", c.want, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 		})
 	}
-	if len(cases) < 30 {
-		t.Fatalf("the corpus must hold at least 30 invalid configs, has %d", len(cases))
+	if len(cases) < 60 {
+		t.Fatalf("the corpus must hold at least 60 invalid configs, has %d", len(cases))
 	}
 }
 

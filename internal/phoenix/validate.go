@@ -362,7 +362,9 @@ func (b *builder) checkLXC(g *Guest, s scope) {
 	}
 	for i, o := range g.LXCOptions {
 		key, _, ok := strings.Cut(o, "=")
-		if !ok || !strings.HasPrefix(strings.TrimSpace(key), "lxc.") {
+		// One option is one line of the config file: a newline would add
+		// lines of its own.
+		if !ok || !strings.HasPrefix(strings.TrimSpace(key), "lxc.") || strings.ContainsAny(o, "\n\r") {
 			s.f.report(s.value("lxc_options").kids()[i].value, indexPath(s.at("lxc_options"), i), false,
 				fmt.Sprintf(`expected a raw LXC option "lxc.key=value", got %q`, o))
 		}

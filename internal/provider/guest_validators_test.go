@@ -38,8 +38,14 @@ func validate(t *testing.T, set map[string]any) []*tfprotov6.Diagnostic {
 	}
 	for k, v := range set {
 		p := spec
+		if root, ok := strings.CutPrefix(k, "/"); ok {
+			// a resource attribute outside spec: "/script_timeout_seconds"
+			p, k = path.Root(strings.Split(root, ".")[0]), strings.Join(strings.Split(root, ".")[1:], ".")
+		}
 		for _, part := range strings.Split(k, ".") {
-			p = p.AtName(part)
+			if part != "" {
+				p = p.AtName(part)
+			}
 		}
 		if d := st.SetAttribute(ctx, p, v); d.HasError() {
 			t.Fatalf("setting %s: %v", k, d)
@@ -74,76 +80,78 @@ func mount(typ, storage string, size int64, hostPath, p string) []mountPointMode
 	return []mountPointModel{m}
 }
 
+func hc(typ, cmd string) []healthCheckModel {
+	return []healthCheckModel{{Name: optString("up"), Type: optString(typ), Path: types.StringNull(), Command: optString(cmd),
+		Retries: types.Int64Null(), Interval: types.Int64Null()}}
+}
+
+var specValidatorCases = []struct {
+	set  map[string]any
+	want string
+}{
+	{map[string]any{"kind": "docker"}, `spec.kind: expected one of "lxc", "vm", got "docker"`},
+	{map[string]any{"vmid": int64(42)}, `spec.vmid: expected an integer from 100 to 999999999`},
+	{map[string]any{"name": "web_server"}, `spec.name: expected a DNS name`},
+	{map[string]any{"cores": int64(0)}, `spec.cores: expected an integer from 1 to 8192`},
+	{map[string]any{"memory_mb": int64(8)}, `spec.memory_mb: expected an integer at least 16`},
+	{map[string]any{"swap_mb": int64(-1)}, `spec.swap_mb: expected an integer at least 0`},
+	{map[string]any{"disk_size_gb": int64(0)}, `spec.disk_size_gb: expected an integer at least 1`},
+	{map[string]any{"storage": "local lvm"}, `spec.storage: expected a PVE storage ID`},
+	{map[string]any{"os_template": "debian.tar.zst"}, `spec.os_template: expected a PVE volume ID`},
+	{map[string]any{"os_type": "windows"}, `spec.os_type: expected one of`},
+	{map[string]any{"clone_from": int64(99)}, `spec.clone_from: expected an integer from 100`},
+	{map[string]any{"clone_from": int64(900), "clone_snapshot": "current"}, `spec.clone_snapshot: snapshot name "current" is reserved by PVE`},
+	{map[string]any{"template_snapshot_name": "1st"}, `spec.template_snapshot_name: snapshot name "1st" does not match`},
+	{map[string]any{"template_snapshot_name": "vzdump"}, `spec.template_snapshot_name: snapshot name "vzdump" is reserved`},
+	{map[string]any{"boot_order": int64(-1)}, `spec.boot_order: expected an integer at least 0`},
+	{map[string]any{"boot_delay": int64(-5)}, `spec.boot_delay: expected an integer at least 0`},
+	{map[string]any{"network.ip": "10.0.0.5"}, `spec.network.ip: expected "dhcp", "manual" (containers) or an IPv4 address in CIDR`},
+	{map[string]any{"network.ip": "fd00::5/64"}, `spec.network.ip: expected "dhcp"`},
+	{map[string]any{"kind": "vm", "template_image": "x.img", "storage": "local-lvm", "network.ip": "manual"}, `spec.network.ip: "manual" is for containers only`},
+	{map[string]any{"kind": "vm", "clone_from": int64(8000), "pct_options": []string{"nesting=1"}}, `spec.pct_options: pct_options is a container setting`},
+	{map[string]any{"kind": "vm", "name": "vm"}, `spec.template_image: a VM needs template_image (a cloud image) or clone_from`},
+	{map[string]any{"kind": "vm", "template_image": "x.img"}, `spec.storage: a VM created from a cloud image needs storage`},
+	{map[string]any{"network.gateway": "fe80::1"}, `spec.network.gateway: expected an IPv4 address`},
+	{map[string]any{"network.mac": "01:00:5E:00:00:01"}, `spec.network.mac: expected a unicast MAC address`},
+	{map[string]any{"network.name": "eth 0"}, `spec.network.name: expected a name of letters`},
+	{map[string]any{"network.bridge": "vmbr0;reboot"}, `spec.network.bridge: expected a bridge name`},
+	{map[string]any{"network.nameservers": []string{"dns.example"}}, `spec.network.nameservers[0]: expected an IP address`},
+	{map[string]any{"network.search_domain": "corp_lan"}, `spec.network.search_domain: expected DNS names`},
+	{map[string]any{"pct_options": []string{"nesting=yes"}}, `spec.pct_options[0]: expected a flag like nesting=1`},
+	{map[string]any{"lxc_options": []string{"apparmor=unconfined"}}, `spec.lxc_options[0]: expected a raw LXC option`},
+	{map[string]any{"gpus": []string{"all"}}, `spec.gpus[0]: expected a GPU index`},
+	{map[string]any{"ports": []string{"80-81"}}, `spec.ports[0]: expected "host:guest" ports`},
+	{map[string]any{"dependencies": []int64{5}}, `spec.dependencies[0]: expected an integer from 100`},
+	{map[string]any{"firewall.rules": rule("forward", "ACCEPT", "", "")}, `spec.firewall.rules[0].type: expected one of "in", "out", "group"`},
+	{map[string]any{"firewall.rules": rule("in", "ALLOW", "", "")}, `spec.firewall.rules[0].action: expected ACCEPT, DROP or REJECT for a "in" rule`},
+	{map[string]any{"firewall.rules": rule("in", "ACCEPT", "tcpp", "")}, `spec.firewall.rules[0].proto: expected a protocol name`},
+	{map[string]any{"firewall.rules": rule("in", "ACCEPT", "tcp", "90:80")}, `spec.firewall.rules[0].port: backwards range "90:80"`},
+	{map[string]any{"firewall.rules": rule("in", "ACCEPT", "tcp", "70000")}, `spec.firewall.rules[0].port: expected a port number 0-65535`},
+	{map[string]any{"mount_points": mount("nfs", "local-lvm", 2, "", "/data")}, `spec.mount_points[0].type: expected one of "volume", "zfs_volume", "bind"`},
+	{map[string]any{"mount_points": mount("bind", "", 0, "srv/certs", "/certs")}, `spec.mount_points[0].host_path: expected an absolute path`},
+	{map[string]any{"mount_points": mount("volume", "local-lvm", 2, "", "data")}, `spec.mount_points[0].path: expected an absolute path`},
+	{map[string]any{"mount_points": mount("volume", "", 2, "", "/data")}, `spec.mount_points[0]: a volume needs storage and size_gb`},
+	{map[string]any{"mount_points": mount("bind", "", 0, "", "/certs")}, `spec.mount_points[0].host_path: a bind mount needs host_path`},
+	{map[string]any{"health_checks": hc("probe", "true")}, `spec.health_checks[0].type: expected one of "script", "command"`},
+	{map[string]any{"health_checks": hc("command", "")}, `spec.health_checks[0].command: a command check needs command`},
+	{map[string]any{"features": []featureModel{{Name: optString("../etc/passwd"), Content: optString("x"), Path: types.StringNull(), Host: types.BoolNull(), Trigger: types.StringNull()}}},
+		`spec.features[0].name: expected a plain feature name`},
+	{map[string]any{"features": []featureModel{{Name: optString("docker"), Content: types.StringNull(), Path: types.StringNull(), Host: types.BoolNull(), Trigger: types.StringNull()}}},
+		`spec.features[0]: feature "docker" has neither path nor content`},
+	{map[string]any{"cloud_init.username": "Ops Team"}, `spec.cloud_init.username: expected a user name without spaces`},
+	{map[string]any{"cloud_init.ssh_authorized_keys": []string{"not a key"}}, `spec.cloud_init.ssh_authorized_keys[0]: expected an OpenSSH public key`},
+	{map[string]any{"extra_json": "[1,2]"}, `spec.extra_json: expected a JSON object`},
+	{map[string]any{"os_template": types.StringNull(), "template": types.StringNull()}, `spec.os_template: a container needs os_template (or template) or clone_from`},
+	{map[string]any{"clone_snapshot": "golden"}, `spec.clone_snapshot: clone_snapshot names a snapshot of the clone source: set clone_from too`},
+}
+
 // Every spec attribute is checked with PVE's own rules at plan time; the
 // error names the attribute path and what was expected.
 func TestSpecValidators(t *testing.T) {
 	if d := validate(t, map[string]any{"name": "web-1", "cores": int64(2), "network.ip": "dhcp"}); len(d) != 0 {
 		t.Fatalf("a valid spec must pass: %v", d)
 	}
-	hc := func(typ, cmd string) []healthCheckModel {
-		return []healthCheckModel{{Name: optString("up"), Type: optString(typ), Path: types.StringNull(), Command: optString(cmd),
-			Retries: types.Int64Null(), Interval: types.Int64Null()}}
-	}
-	cases := []struct {
-		set  map[string]any
-		want string
-	}{
-		{map[string]any{"kind": "docker"}, `spec.kind: expected one of "lxc", "vm", got "docker"`},
-		{map[string]any{"vmid": int64(42)}, `spec.vmid: expected an integer from 100 to 999999999`},
-		{map[string]any{"name": "web_server"}, `spec.name: expected a DNS name`},
-		{map[string]any{"cores": int64(0)}, `spec.cores: expected an integer from 1 to 8192`},
-		{map[string]any{"memory_mb": int64(8)}, `spec.memory_mb: expected an integer at least 16`},
-		{map[string]any{"swap_mb": int64(-1)}, `spec.swap_mb: expected an integer at least 0`},
-		{map[string]any{"disk_size_gb": int64(0)}, `spec.disk_size_gb: expected an integer at least 1`},
-		{map[string]any{"storage": "local lvm"}, `spec.storage: expected a PVE storage ID`},
-		{map[string]any{"os_template": "debian.tar.zst"}, `spec.os_template: expected a PVE volume ID`},
-		{map[string]any{"os_type": "windows"}, `spec.os_type: expected one of`},
-		{map[string]any{"clone_from": int64(99)}, `spec.clone_from: expected an integer from 100`},
-		{map[string]any{"clone_from": int64(900), "clone_snapshot": "current"}, `spec.clone_snapshot: snapshot name "current" is reserved by PVE`},
-		{map[string]any{"template_snapshot_name": "1st"}, `spec.template_snapshot_name: snapshot name "1st" does not match`},
-		{map[string]any{"template_snapshot_name": "vzdump"}, `spec.template_snapshot_name: snapshot name "vzdump" is reserved`},
-		{map[string]any{"boot_order": int64(-1)}, `spec.boot_order: expected an integer at least 0`},
-		{map[string]any{"boot_delay": int64(-5)}, `spec.boot_delay: expected an integer at least 0`},
-		{map[string]any{"network.ip": "10.0.0.5"}, `spec.network.ip: expected "dhcp", "manual" (containers) or an IPv4 address in CIDR`},
-		{map[string]any{"network.ip": "fd00::5/64"}, `spec.network.ip: expected "dhcp"`},
-		{map[string]any{"kind": "vm", "template_image": "x.img", "storage": "local-lvm", "network.ip": "manual"}, `spec.network.ip: "manual" is for containers only`},
-		{map[string]any{"kind": "vm", "clone_from": int64(8000), "pct_options": []string{"nesting=1"}}, `spec.pct_options: pct_options is a container setting`},
-		{map[string]any{"kind": "vm", "name": "vm"}, `spec.template_image: a VM needs template_image (a cloud image) or clone_from`},
-		{map[string]any{"kind": "vm", "template_image": "x.img"}, `spec.storage: a VM created from a cloud image needs storage`},
-		{map[string]any{"network.gateway": "fe80::1"}, `spec.network.gateway: expected an IPv4 address`},
-		{map[string]any{"network.mac": "01:00:5E:00:00:01"}, `spec.network.mac: expected a unicast MAC address`},
-		{map[string]any{"network.name": "eth 0"}, `spec.network.name: expected a name of letters`},
-		{map[string]any{"network.bridge": "vmbr0;reboot"}, `spec.network.bridge: expected a bridge name`},
-		{map[string]any{"network.nameservers": []string{"dns.example"}}, `spec.network.nameservers[0]: expected an IP address`},
-		{map[string]any{"network.search_domain": "corp_lan"}, `spec.network.search_domain: expected DNS names`},
-		{map[string]any{"pct_options": []string{"nesting=yes"}}, `spec.pct_options[0]: expected a flag like nesting=1`},
-		{map[string]any{"lxc_options": []string{"apparmor=unconfined"}}, `spec.lxc_options[0]: expected a raw LXC option`},
-		{map[string]any{"gpus": []string{"all"}}, `spec.gpus[0]: expected a GPU index`},
-		{map[string]any{"ports": []string{"80-81"}}, `spec.ports[0]: expected "host:guest" ports`},
-		{map[string]any{"dependencies": []int64{5}}, `spec.dependencies[0]: expected an integer from 100`},
-		{map[string]any{"firewall.rules": rule("forward", "ACCEPT", "", "")}, `spec.firewall.rules[0].type: expected one of "in", "out", "group"`},
-		{map[string]any{"firewall.rules": rule("in", "ALLOW", "", "")}, `spec.firewall.rules[0].action: expected ACCEPT, DROP or REJECT for a "in" rule`},
-		{map[string]any{"firewall.rules": rule("in", "ACCEPT", "tcpp", "")}, `spec.firewall.rules[0].proto: expected a protocol name`},
-		{map[string]any{"firewall.rules": rule("in", "ACCEPT", "tcp", "90:80")}, `spec.firewall.rules[0].port: backwards range "90:80"`},
-		{map[string]any{"firewall.rules": rule("in", "ACCEPT", "tcp", "70000")}, `spec.firewall.rules[0].port: expected a port number 0-65535`},
-		{map[string]any{"mount_points": mount("nfs", "local-lvm", 2, "", "/data")}, `spec.mount_points[0].type: expected one of "volume", "zfs_volume", "bind"`},
-		{map[string]any{"mount_points": mount("bind", "", 0, "srv/certs", "/certs")}, `spec.mount_points[0].host_path: expected an absolute path`},
-		{map[string]any{"mount_points": mount("volume", "local-lvm", 2, "", "data")}, `spec.mount_points[0].path: expected an absolute path`},
-		{map[string]any{"mount_points": mount("volume", "", 2, "", "/data")}, `spec.mount_points[0]: a volume needs storage and size_gb`},
-		{map[string]any{"mount_points": mount("bind", "", 0, "", "/certs")}, `spec.mount_points[0].host_path: a bind mount needs host_path`},
-		{map[string]any{"health_checks": hc("probe", "true")}, `spec.health_checks[0].type: expected one of "script", "command"`},
-		{map[string]any{"health_checks": hc("command", "")}, `spec.health_checks[0].command: a command check needs command`},
-		{map[string]any{"features": []featureModel{{Name: optString("../etc/passwd"), Content: optString("x"), Path: types.StringNull(), Host: types.BoolNull(), Trigger: types.StringNull()}}},
-			`spec.features[0].name: expected a plain feature name`},
-		{map[string]any{"features": []featureModel{{Name: optString("docker"), Content: types.StringNull(), Path: types.StringNull(), Host: types.BoolNull(), Trigger: types.StringNull()}}},
-			`spec.features[0]: feature "docker" has neither path nor content`},
-		{map[string]any{"cloud_init.username": "Ops Team"}, `spec.cloud_init.username: expected a user name without spaces`},
-		{map[string]any{"cloud_init.ssh_authorized_keys": []string{"not a key"}}, `spec.cloud_init.ssh_authorized_keys[0]: expected an OpenSSH public key`},
-		{map[string]any{"extra_json": "[1,2]"}, `spec.extra_json: expected a JSON object`},
-		{map[string]any{"os_template": types.StringNull(), "template": types.StringNull()}, `spec.os_template: a container needs os_template (or template) or clone_from`},
-		{map[string]any{"clone_snapshot": "golden"}, `spec.clone_snapshot: clone_snapshot names a snapshot of the clone source: set clone_from too`},
-	}
-	for _, c := range cases {
+	for _, c := range specValidatorCases {
 		t.Run(c.want, func(t *testing.T) {
 			diags := validate(t, c.set)
 			var got []string
