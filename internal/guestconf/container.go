@@ -214,7 +214,7 @@ func diffMounts(g *phoenix.Guest, actual map[string]string, ch *Changes) {
 					ch.Resize = append(ch.Resize, Resize{Disk: key, Size: fmt.Sprintf("%dG", mp.SizeGB)})
 				}
 			} else if have["volume"] != mp.HostPath {
-				ch.Set[key] = mp.HostPath + ",mp=" + mp.Path
+				ch.Set[key] = bindVolume(mp.HostPath) + ",mp=" + mp.Path
 			}
 			continue
 		}
@@ -224,7 +224,7 @@ func diffMounts(g *phoenix.Guest, actual map[string]string, ch *Changes) {
 		used[next] = true
 		key := "mp" + strconv.Itoa(next)
 		if mp.Type == "bind" {
-			ch.Set[key] = mp.HostPath + ",mp=" + mp.Path
+			ch.Set[key] = bindVolume(mp.HostPath) + ",mp=" + mp.Path
 		} else {
 			ch.Set[key] = fmt.Sprintf("%s:%d,mp=%s", mp.Storage, mp.SizeGB, mp.Path)
 		}
@@ -235,6 +235,16 @@ func diffMounts(g *phoenix.Guest, actual map[string]string, ch *Changes) {
 		}
 	}
 	sort.Strings(ch.Delete)
+}
+
+// bindVolume is a bind mount's host path as the first part of an mpN
+// value: with the key spelled out when the path holds '=', which PVE's
+// property parser would otherwise read as a key of its own.
+func bindVolume(hostPath string) string {
+	if strings.Contains(hostPath, "=") {
+		return "volume=" + hostPath
+	}
+	return hostPath
 }
 
 // RawLXCLine is one raw lxc.* line of /etc/pve/lxc/ID.conf.

@@ -205,6 +205,8 @@ func TestInvalidConfigs(t *testing.T) {
 			`phoenix_lxc_configs.json: lxc_configs."950".network_config.gw: expected a gateway IP address, got "10.0.0.1;reboot"`},
 		{"search domain with quotes", hyp0, lxcFile(`"950":` + ct(`"network_config":{"ip":"dhcp","search_domain":"lan'\"x"}`)), "",
 			`phoenix_lxc_configs.json: lxc_configs."950".network_config.search_domain: expected DNS names separated by spaces or commas, got "lan'\"x"`},
+		{"mask shorter than PVE takes", hyp0, lxcFile(`"950":` + ct(`"network_config":{"ip":"10.0.0.5/4"}`)), "",
+			`phoenix_lxc_configs.json: lxc_configs."950".network_config.ip: expected "dhcp" or an address in CIDR notation (e.g. 10.0.0.5/24), got "10.0.0.5/4"`},
 		{"zero memory", hyp0, lxcFile(`"950":` + ct(`"memory_mb":0`)), "",
 			`phoenix_lxc_configs.json: lxc_configs."950".memory_mb: expected a positive integer, got 0`},
 		{"zero root disk", hyp0, lxcFile(`"950":` + ct(`"storage_size_gb":0`)), "",

@@ -136,7 +136,8 @@ func checkIPConfig(s scope, ipKey, ip, gw string) {
 	case "", "dhcp", "manual", "auto":
 	default:
 		p, err := netip.ParsePrefix(ip)
-		if err != nil {
+		// pve-common's pve_verify_ipv4_cidr/ipv6_cidr: a mask of 8 bits or more.
+		if err != nil || p.Bits() < 8 {
 			s.errorf(s.value(ipKey), ipKey, `expected "dhcp" or an address in CIDR notation (e.g. 10.0.0.5/24), got %q`, ip)
 			break
 		}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
@@ -144,8 +145,13 @@ var (
 		k, _, ok := strings.Cut(v, "=")
 		return ok && strings.HasPrefix(strings.TrimSpace(k), "lxc.") && !strings.ContainsAny(v, "\n\r")
 	})
-	gpuRule      = expect("GPU index", "a GPU index (digits)", regexp.MustCompile(`^\d{1,3}$`).MatchString)
-	absPathRule  = expect("path", "an absolute path", func(v string) bool { return filepath.IsAbs(v) && !strings.ContainsAny(v, "\n\r,") })
+	gpuRule = expect("GPU index", "a GPU index (digits)", regexp.MustCompile(`^\d{1,3}$`).MatchString)
+	// PVE's config file drops a value's trailing blanks, and its mount point
+	// format (pve-lxc-mp-string) refuses "." and ".." components.
+	absPathRule = expect("path", "an absolute path without commas, line breaks, trailing blanks or . and .. components", func(v string) bool {
+		return filepath.IsAbs(v) && !strings.ContainsAny(v, "\n\r,") && strings.TrimRightFunc(v, unicode.IsSpace) == v &&
+			!dotComponentRE.MatchString(v)
+	})
 	fileRule     = expect("file", "a non-empty path", func(v string) bool { return strings.TrimSpace(v) != "" && !strings.ContainsAny(v, "\n\r") })
 	singleLine   = expect("value", "a single line", func(v string) bool { return !strings.ContainsAny(v, "\n\r") })
 	nonEmptyRule = expect("value", "a non-empty value", func(v string) bool { return v != "" })
@@ -183,6 +189,8 @@ var (
 	})
 )
 
+var dotComponentRE = regexp.MustCompile(`/\.\.?(/|$)`)
+
 var storageIDRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_.-]*[a-zA-Z0-9]$`)
 
 // validStorageID is pve-common's parse_id for storages.
@@ -195,5 +203,6 @@ func validIPConfig(v string) bool {
 		return true
 	}
 	p, err := netip.ParsePrefix(v)
-	return err == nil && p.Addr().Is4()
+	// pve-common's pve_verify_ipv4_cidr: a mask of 8 to 32 bits.
+	return err == nil && p.Addr().Is4() && p.Bits() >= 8
 }
