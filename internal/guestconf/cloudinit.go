@@ -51,7 +51,7 @@ func SnippetName(id int) string { return fmt.Sprintf("phoenix-%d-user.yaml", id)
 // /etc/hosts, default user and keys), plus the packages, and starts the guest
 // agent once installed. Strings are JSON-quoted, which YAML reads as is.
 func UserData(g *phoenix.Guest) []byte {
-	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	q := yamlQuote
 	var b strings.Builder
 	b.WriteString("#cloud-config\n")
 	fmt.Fprintf(&b, "# Written by terraform-provider-phoenix for VM %d; edits are overwritten.\n", g.ID)
@@ -84,4 +84,21 @@ func UserData(g *phoenix.Guest) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// yamlQuote is a double-quoted YAML scalar: JSON's quoting, plus \u escapes
+// for the characters JSON leaves raw but YAML forbids in a document (DEL, C1
+// controls, U+FFFE/U+FFFF), which would make cloud-init ignore the whole
+// user-data.
+func yamlQuote(s string) string {
+	b, _ := json.Marshal(s)
+	var out strings.Builder
+	for _, r := range string(b) {
+		if r == 0x7f || (r >= 0x80 && r <= 0x9f && r != 0x85) || r == 0xfffe || r == 0xffff {
+			fmt.Fprintf(&out, `\u%04x`, r)
+			continue
+		}
+		out.WriteRune(r)
+	}
+	return out.String()
 }
