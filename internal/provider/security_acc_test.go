@@ -4,13 +4,19 @@ package provider
 
 import (
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 )
 
 // Secrets: with every secret the provider takes set (API token, root's
@@ -240,4 +246,110 @@ func otherHostKey(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(ssh.MarshalAuthorizedKey(key))
+}
+
+// payload holds what a shell would act on: ';', $(...), backticks, quotes,
+// redirections and a newline. Anything it made a shell run would leave a
+// /pwned-* file behind.
+const payload = "a;touch /pwned-semi $(touch /pwned-sub) `touch /pwned-tick` 'q' \"dq\" > /pwned-redir\nsecond line & | $HOME"
+
+// No shell injection: context values and keys, a script path's name and the
+// scripts' arguments and environment reach containers (pct exec over SSH,
+// the node shell), the node (host scripts) and VMs (the guest agent) as
+// data, byte for byte; nothing in them runs.
+func TestAccSecurity_noShellInjection(t *testing.T) {
+	sim := startVMSim(t)
+	dir := t.TempDir()
+	scriptPath := filepath.Join(dir, "feat;$(touch pwned) `id` 'x'.sh")
+	script := "#!/bin/bash\nprintf '%s\\n' \"$@\" > /args.txt\nenv > /env.txt\ncp \"$PHOENIX_GUEST_JSON\" /ctx.json\n"
+	if err := os.WriteFile(scriptPath, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hostScript := "#!/bin/bash\nprintf '%s\\n' \"$@\" > /tmp/host-args.txt\ncp \"$PHOENIX_GUEST_JSON\" /tmp/host-ctx.json\n"
+	extra := fmt.Sprintf(`jsonencode({ %q = %q, nested = { v = %q, list = [%q] } })`, "k;$(touch /pwned-key)", payload, payload, payload)
+	cfg := sim.realProvider() + fmt.Sprintf(`
+resource "phoenix_guest" "ct" {
+  spec = {
+    vmid = 570, kind = "lxc", name = "inject", cores = 1, memory_mb = 256, disk_size_gb = 2, storage = "local-lvm"
+    os_template = %q
+    network = { name = "eth0", bridge = "vmbr0", ip = "dhcp" }
+    extra_json = %s
+    features = [{ name = "feat", path = %q }, { name = "onhost", content = %q, host = true }]
+  }
+}
+
+resource "phoenix_guest" "vm" {
+  spec = {
+    vmid = 8570, kind = "vm", name = "inject-vm", cores = 1, memory_mb = 512, storage = "local-lvm"
+    template_image = "noble-server-cloudimg-amd64.img"
+    network = { bridge = "vmbr0", ip = "dhcp" }
+    extra_json = %s
+    features = [{ name = "feat", path = %q }]
+  }
+}
+`, pvesim.DefaultCTTemplate, extra, scriptPath, hostScript, extra, scriptPath)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             sim.checkGone(570, 8570),
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			Check: func(*terraform.State) error {
+				nodeRoot, err := sim.srv.NodeRoot("pve")
+				if err != nil {
+					return err
+				}
+				for _, root := range []string{sim.srv.GuestRoot(570), sim.srv.GuestRoot(8570), nodeRoot} {
+					if pwned := findPwned(root); len(pwned) > 0 {
+						return fmt.Errorf("a shell ran part of the input: %v", pwned)
+					}
+				}
+				contexts := map[string]string{
+					"CT 570 (pct exec)":      sim.guestFile(t, 570, "ctx.json"),
+					"VM 8570 (guest agent)":  sim.guestFile(t, 8570, "ctx.json"),
+					"the node (host script)": readFile(filepath.Join(nodeRoot, "tmp", "host-ctx.json")),
+				}
+				for where, text := range contexts {
+					var ctx map[string]any
+					if err := json.Unmarshal([]byte(text), &ctx); err != nil {
+						return fmt.Errorf("%s: the context is not JSON: %v\n%s", where, err, text)
+					}
+					nested, _ := ctx["nested"].(map[string]any)
+					list, _ := nested["list"].([]any)
+					if ctx["k;$(touch /pwned-key)"] != payload || nested["v"] != payload || len(list) != 1 || list[0] != payload {
+						return fmt.Errorf("%s: the context does not hold the payload as data:\n%s", where, text)
+					}
+				}
+				for id, want := range map[int]string{570: "570\n", 8570: "8570\n"} {
+					if got := sim.guestFile(t, id, "args.txt"); got != want {
+						return fmt.Errorf("guest %d: the script's arguments are %q, want %q", id, got, want)
+					}
+					if env := sim.guestFile(t, id, "env.txt"); !strings.Contains(env, "PHOENIX_GUEST_ID="+strings.TrimSpace(want)) {
+						return fmt.Errorf("guest %d: the script's environment lacks its ID:\n%s", id, env)
+					}
+				}
+				if got := readFile(filepath.Join(nodeRoot, "tmp", "host-args.txt")); got != "570\n" {
+					return fmt.Errorf("the host script's arguments are %q, want the CTID", got)
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+// findPwned lists files named pwned* anywhere below root.
+func findPwned(root string) []string {
+	var out []string
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), "pwned") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+func readFile(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
 }
