@@ -48,6 +48,9 @@ type faultCase struct {
 	ids []int
 	// opts are the simulator's options (default startSim's).
 	opts *pvesim.Options
+	// vm runs the case on a simulator with real guests, SSH and a snippets
+	// storage (startVMSim), as VMs need.
+	vm bool
 	// preApply runs between the faulty apply's plan and its apply.
 	preApply func(s *testSim) plancheck.PlanCheck
 	// quiet marks a fault that fails no request (a lock held for a while):
@@ -102,7 +105,12 @@ func runFaultMatrix(t *testing.T, cases []faultCase) {
 }
 
 func runFaultCase(t *testing.T, c faultCase) {
-	sim := startSimWith(t, c.opts)
+	var sim *testSim
+	if c.vm {
+		sim = startVMSim(t)
+	} else {
+		sim = startSimWith(t, c.opts)
+	}
 	cfg := c.cfg
 	if cfg == nil {
 		cfg = faultCT
