@@ -94,77 +94,84 @@ func freePort(t *testing.T) int {
 	return port
 }
 
-func TestAccFaults_provisioning(t *testing.T) {
-	resumed := func(sim *testSim, cfg string) resource.TestStep {
-		return resource.TestStep{
-			Config: cfg,
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PreApply:             []plancheck.PlanCheck{stateIsReality{sim: sim, ids: []int{sshFaultID}}},
-				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-			},
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("phoenix_guest.s", tfjsonpath.New("provisioning_error"), knownvalue.Null()),
-			},
-			Check: sim.matches([]int{sshFaultID}, 1),
+// resumed is the step after a fault: the guest is in state as on PVE and
+// provisioned, and the plan after it is empty.
+func resumed(sim *testSim, cfg string) resource.TestStep {
+	return resource.TestStep{
+		Config: cfg,
+		ConfigPlanChecks: resource.ConfigPlanChecks{
+			PreApply:             []plancheck.PlanCheck{stateIsReality{sim: sim, ids: []int{sshFaultID}}},
+			PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+		},
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("phoenix_guest.s", tfjsonpath.New("provisioning_error"), knownvalue.Null()),
+		},
+		Check: sim.matches([]int{sshFaultID}, 1),
+	}
+}
+
+// provisioningError checks the guest kept its provisioning error.
+func provisioningError(re string) []statecheck.StateCheck {
+	return []statecheck.StateCheck{statecheck.ExpectKnownValue("phoenix_guest.s", tfjsonpath.New("provisioning_error"),
+		knownvalue.StringRegexp(regexp.MustCompile(`(?s)`+re)))}
+}
+
+// provisioningFaults are the cases of TestAccFaults_provisioning by name.
+var provisioningFaults = map[string]func(t *testing.T, sim *testSim, key string) []resource.TestStep{
+	"script fails after the guest exists": func(t *testing.T, sim *testSim, key string) []resource.TestStep {
+		cfg := sim.sshProvider(key, "", 0) + sshFaultCT(flaky)
+		return []resource.TestStep{
+			{Config: cfg, ExpectNonEmptyPlan: true, ConfigStateChecks: provisioningError(`feature "flaky"\s+failed\s+with\s+exit\s+code\s+3.*first try fails`)},
+			resumed(sim, cfg),
 		}
-	}
-	provisioningError := func(re string) []statecheck.StateCheck {
-		return []statecheck.StateCheck{statecheck.ExpectKnownValue("phoenix_guest.s", tfjsonpath.New("provisioning_error"),
-			knownvalue.StringRegexp(regexp.MustCompile(`(?s)`+re)))}
-	}
-	cases := map[string]func(t *testing.T, sim *testSim, key string) []resource.TestStep{
-		"script fails after the guest exists": func(t *testing.T, sim *testSim, key string) []resource.TestStep {
-			cfg := sim.sshProvider(key, "", 0) + sshFaultCT(flaky)
-			return []resource.TestStep{
-				{Config: cfg, ExpectNonEmptyPlan: true, ConfigStateChecks: provisioningError(`feature "flaky"\s+failed\s+with\s+exit\s+code\s+3.*first try fails`)},
-				resumed(sim, cfg),
-			}
-		},
-		"SSH dropped in the middle of a command": func(t *testing.T, sim *testSim, key string) []resource.TestStep {
-			cfg := sim.sshProvider(key, "", 0) + sshFaultCT(feature("f1", f1))
-			return []resource.TestStep{
-				{PreConfig: func() {
-					if err := sim.srv.Faults().DropSSHCommands(1); err != nil {
-						t.Fatal(err)
-					}
-				}, Config: cfg, ExpectNonEmptyPlan: true, ConfigStateChecks: provisioningError(`connection lost`)},
-				resumed(sim, cfg),
-			}
-		},
-		"changed host key": func(t *testing.T, sim *testSim, key string) []resource.TestStep {
-			return []resource.TestStep{
-				{Config: sim.sshProvider(key, "", 0) + sshFaultCT(feature("f1", f1))},
-				{PreConfig: func() {
-					if err := sim.srv.Faults().ChangeSSHHostKey(); err != nil {
-						t.Fatal(err)
-					}
-				}, Config: sim.sshProvider(key, "", 0) + sshFaultCT(feature("f1", f1), feature("f2", f2)),
-					ExpectError: regexp.MustCompile(`(?s)HOST KEY CHANGED.*ssh-keygen\s+-lf.*update\s+ssh.host_key`)},
-				func() resource.TestStep {
-					st := resumed(sim, sim.sshProvider(key, "", 0)+sshFaultCT(feature("f1", f1), feature("f2", f2)))
-					st.PreConfig = func() { sim.trustKey(t, key) } // the operator checked the new fingerprint
-					return st
-				}(),
-			}
-		},
-		"wrong SSH credentials": func(t *testing.T, sim *testSim, key string) []resource.TestStep {
-			return []resource.TestStep{
-				{Config: sim.sshProvider(key, "", 0) + sshFaultCT(feature("f1", f1))},
-				{Config: sim.sshProvider(key, "not-the-password", 0) + sshFaultCT(feature("f1", f1), feature("f2", f2)),
-					ExpectError: regexp.MustCompile(`(?s)unable to authenticate.*check\s+ssh.username\s+and\s+ssh.password`)},
-				resumed(sim, sim.sshProvider(key, "", 0)+sshFaultCT(feature("f1", f1), feature("f2", f2))),
-			}
-		},
-		"SSH refused": func(t *testing.T, sim *testSim, key string) []resource.TestStep {
-			return []resource.TestStep{
-				{Config: sim.sshProvider(key, "", 0) + sshFaultCT(feature("f1", f1))},
-				{Config: sim.sshProvider(key, "", freePort(t)) + sshFaultCT(feature("f1", f1), feature("f2", f2)),
-					ExpectError: regexp.MustCompile(`(?s)ssh\s+to\s+node\s+pve.*connection\s+refused`)},
-				resumed(sim, sim.sshProvider(key, "", 0)+sshFaultCT(feature("f1", f1), feature("f2", f2))),
-			}
-		},
-	}
-	for name, steps := range cases {
+	},
+	"SSH dropped in the middle of a command": func(t *testing.T, sim *testSim, key string) []resource.TestStep {
+		cfg := sim.sshProvider(key, "", 0) + sshFaultCT(feature("f1", f1))
+		return []resource.TestStep{
+			{PreConfig: func() {
+				if err := sim.srv.Faults().DropSSHCommands(1); err != nil {
+					t.Fatal(err)
+				}
+			}, Config: cfg, ExpectNonEmptyPlan: true, ConfigStateChecks: provisioningError(`connection lost`)},
+			resumed(sim, cfg),
+		}
+	},
+	"changed host key": func(t *testing.T, sim *testSim, key string) []resource.TestStep {
+		return []resource.TestStep{
+			{Config: sim.sshProvider(key, "", 0) + sshFaultCT(feature("f1", f1))},
+			{PreConfig: func() {
+				if err := sim.srv.Faults().ChangeSSHHostKey(); err != nil {
+					t.Fatal(err)
+				}
+			}, Config: sim.sshProvider(key, "", 0) + sshFaultCT(feature("f1", f1), feature("f2", f2)),
+				ExpectError: regexp.MustCompile(`(?s)HOST KEY CHANGED.*ssh-keygen\s+-lf.*update\s+ssh.host_key`)},
+			func() resource.TestStep {
+				st := resumed(sim, sim.sshProvider(key, "", 0)+sshFaultCT(feature("f1", f1), feature("f2", f2)))
+				st.PreConfig = func() { sim.trustKey(t, key) } // the operator checked the new fingerprint
+				return st
+			}(),
+		}
+	},
+	"wrong SSH credentials": func(t *testing.T, sim *testSim, key string) []resource.TestStep {
+		return []resource.TestStep{
+			{Config: sim.sshProvider(key, "", 0) + sshFaultCT(feature("f1", f1))},
+			{Config: sim.sshProvider(key, "not-the-password", 0) + sshFaultCT(feature("f1", f1), feature("f2", f2)),
+				ExpectError: regexp.MustCompile(`(?s)unable to authenticate.*check\s+ssh.username\s+and\s+ssh.password`)},
+			resumed(sim, sim.sshProvider(key, "", 0)+sshFaultCT(feature("f1", f1), feature("f2", f2))),
+		}
+	},
+	"SSH refused": func(t *testing.T, sim *testSim, key string) []resource.TestStep {
+		return []resource.TestStep{
+			{Config: sim.sshProvider(key, "", 0) + sshFaultCT(feature("f1", f1))},
+			{Config: sim.sshProvider(key, "", freePort(t)) + sshFaultCT(feature("f1", f1), feature("f2", f2)),
+				ExpectError: regexp.MustCompile(`(?s)ssh\s+to\s+node\s+pve.*connection\s+refused`)},
+			resumed(sim, sim.sshProvider(key, "", 0)+sshFaultCT(feature("f1", f1), feature("f2", f2))),
+		}
+	},
+}
+
+func TestAccFaults_provisioning(t *testing.T) {
+	for name, steps := range provisioningFaults {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			sim := startRealSim(t)

@@ -25,29 +25,14 @@ import (
 // files and environment, the PVE descriptions and the diagnostics of a
 // failed login hold none of them.
 
-func TestAccSecurity_secretsStayOut(t *testing.T) {
-	sim := startVMSim(t)
-	if err := sim.srv.AddUser("ops@pve", "unused-user-password"); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.srv.SetACL("/", "ops@pve", "Administrator", true); err != nil {
-		t.Fatal(err)
-	}
-	token, err := sim.srv.AddToken("ops@pve", "tf", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, tokenSecret, _ := strings.Cut(token, "=")
-	key := string(sim.srv.SSHPrivateKey())
-	keyLines := strings.Split(strings.TrimSpace(key), "\n")
-	const ciPassword = "ci-pass-7f3a91c2"
-	secrets := map[string]string{
-		"API token secret": tokenSecret, "root password": sim.srv.Password(), "SSH password": sim.srv.SSHPassword(),
-		"SSH private key": keyLines[len(keyLines)/2], "cloud-init password": ciPassword,
-	}
+// secretsEverywhere is a configuration with every secret set: the API
+// token (which the provider uses), root's password, SSH password and key, a
+// VM's cloud-init password; a container and a VM whose feature copies its
+// context and environment.
+func secretsEverywhere(sim *testSim, token, key, ciPassword string) string {
 	_, port, _ := strings.Cut(sim.srv.SSHAddr(""), ":")
 	capture := `{ name = "capture", content = "#!/bin/bash\ncp \"$PHOENIX_GUEST_JSON\" /ctx.json\nenv > /env.txt\n" }`
-	mainTF := fmt.Sprintf(`
+	return fmt.Sprintf(`
 terraform {
   required_providers {
     phoenix = { source = "registry.terraform.io/phoenix-hypervisor/phoenix" }
@@ -91,6 +76,29 @@ resource "phoenix_guest" "vm" {
 }
 `, sim.srv.Endpoint(), token, sim.srv.Password(), sim.srv.CACertFile(), sim.srv.SSHPassword(), key, port, sim.srv.SSHHostKey(),
 		capture, ciPassword, capture)
+}
+
+func TestAccSecurity_secretsStayOut(t *testing.T) {
+	sim := startVMSim(t)
+	if err := sim.srv.AddUser("ops@pve", "unused-user-password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.srv.SetACL("/", "ops@pve", "Administrator", true); err != nil {
+		t.Fatal(err)
+	}
+	token, err := sim.srv.AddToken("ops@pve", "tf", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tokenSecret, _ := strings.Cut(token, "=")
+	key := string(sim.srv.SSHPrivateKey())
+	keyLines := strings.Split(strings.TrimSpace(key), "\n")
+	const ciPassword = "ci-pass-7f3a91c2"
+	secrets := map[string]string{
+		"API token secret": tokenSecret, "root password": sim.srv.Password(), "SSH password": sim.srv.SSHPassword(),
+		"SSH private key": keyLines[len(keyLines)/2], "cloud-init password": ciPassword,
+	}
+	mainTF := secretsEverywhere(sim, token, key, ciPassword)
 	work := t.TempDir()
 	tf := newTFRunner(t, work, mainTF)
 	logFile := filepath.Join(work, "trace.log")
@@ -128,6 +136,12 @@ resource "phoenix_guest" "vm" {
 	}
 	seen["the destroy output"] = tf.must("destroy", "-auto-approve", "-input=false", "-no-color")
 
+	assertNoSecrets(t, logFile, seen, secrets)
+}
+
+// assertNoSecrets checks the trace log and every text seen for secrets.
+func assertNoSecrets(t *testing.T, logFile string, seen, secrets map[string]string) {
+	t.Helper()
 	trace, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
