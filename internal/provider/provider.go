@@ -112,7 +112,7 @@ func (p *PhoenixProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				Sensitive:           true,
 			},
 			"insecure": schema.BoolAttribute{
-				MarkdownDescription: "Skip TLS certificate verification. Off by default; use `ca_certificate` for self-signed certificates instead. Env: `" + envInsecure + "`.",
+				MarkdownDescription: "Skip TLS certificate verification. Off by default; use `ca_certificate` for self-signed certificates instead. When on, every run warns about it. Env: `" + envInsecure + "`.",
 				Optional:            true,
 			},
 			"ca_certificate": schema.StringAttribute{
@@ -170,7 +170,7 @@ func (p *PhoenixProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 						Optional:            true,
 					},
 					"insecure_ignore_host_key": schema.BoolAttribute{
-						MarkdownDescription: "Accept any host key. Explicit opt-out of host key verification; never the default.",
+						MarkdownDescription: "Accept any host key. Explicit opt-out of host key verification; never the default. When on, every run warns about it.",
 						Optional:            true,
 					},
 				},
