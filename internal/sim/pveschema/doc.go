@@ -26,6 +26,9 @@
 //     them the way pve-http-server decodes bodies.
 //   - Lookup, Templates, Generated: the generated table. LoadSchemaFile:
 //     the full official schema, with the same Lookup/Templates/Endpoints.
+//   - PermissionOf: each served endpoint's `permissions` (user world/all,
+//     or a check expression: perm with any and require_param, and, or),
+//     generated into zz_generated_permissions.go.
 //   - Endpoint.Validate: the "errors" map of PVE's 400 response.
 //   - Endpoint.ParamFor: resolves "net3" to "net[n]" within PVE's index
 //     range (net0..net31, scsi0..scsi30, mp0..mp255 ...).

@@ -3,6 +3,7 @@
 package pvesim_test
 
 import (
+	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
@@ -192,4 +193,24 @@ func TestListingsAndTicketsOfUsers(t *testing.T) {
 	e.expectErr(e.rawAuth("GET", "/nodes/pve/lxc/100/config", nil, "PVEAuthCookie="+ticket), 403,
 		"Permission check failed (/vms/100, VM.Audit)")
 	e.expectErr(e.rawAuth("GET", "/version", nil, "PVEAPIToken=ops@pve!nope=x"), 401, "authentication failure")
+}
+
+// The /_sim/ control API is root's: a user of the model is refused.
+func TestControlAPIIsRoots(t *testing.T) {
+	e := newEnv(t, pvesim.Options{})
+	if err := e.srv.AddUser("ops@pve", "pw-ops"); err != nil {
+		t.Fatal(err)
+	}
+	login := e.rawAuth("POST", "/access/ticket", url.Values{"username": {"ops@pve"}, "password": {"pw-ops"}}, "")
+	ticket := login.body["data"].(map[string]any)["ticket"].(string)
+	req, _ := http.NewRequest("GET", strings.TrimSuffix(e.srv.Endpoint(), "/api2/json")+"/_sim/stats", nil)
+	req.Header.Set("Authorization", "PVEAuthCookie="+ticket)
+	res, err := e.c2http().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 403 {
+		t.Fatalf("a user's ticket on /_sim/: %d, want 403", res.StatusCode)
+	}
 }

@@ -23,7 +23,11 @@ import (
 //	POST   /_sim/agent            {"vmid": 100, "down": true, "exec_hang": true}
 //	POST   /_sim/ssh              {"drop_next": 1, "change_host_key": true}
 func (s *Server) serveSim(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.auth.authenticate(r); err != nil {
+	a, err := s.auth.authenticate(r)
+	if err == nil && a.user != "root@pam" && a.user != tokenID {
+		err = permErr("user != root@pam") // the control API is the administrator's
+	}
+	if err != nil {
 		writeError(w, asAPIError(err))
 		return
 	}
