@@ -78,7 +78,7 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 		return converge(ctx, env, out, g, opts, false)
 	}
 	if g.CloneFrom != nil {
-		src, ok, err := env.API.Locate(ctx, *g.CloneFrom)
+		src, ok, err := locateSource(ctx, env, *g.CloneFrom)
 		if err != nil {
 			return out, err
 		}
@@ -119,6 +119,14 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 	return converge(ctx, env, out, g, opts, true)
 }
 
+// locateSource finds a clone source through the plan's shared cluster
+// listing: it existed before this create, and every write of this process
+// (an on-demand build of it included) refreshes the listing.
+func locateSource(ctx context.Context, env Env, id int) (pve.Ref, bool, error) {
+	r, ok, err := env.API.Guest(ctx, id)
+	return r.Ref, ok, err
+}
+
 // containerTemplate is pct create's ostemplate: the resolved volume, a volume
 // ID as written, or an absolute path on the node, which PVE takes from
 // root@pam only (as the orchestrator's pct create did).
@@ -138,8 +146,13 @@ func containerTemplate(env Env, g *phoenix.Guest) (string, error) {
 	return "", fmt.Errorf("no OS template for CT %d: set os_template (storage:vztmpl/file) or an absolute template path; %q is neither", g.ID, g.Template)
 }
 
-// guestExists records where the guest ended up, even after a failed task.
+// guestExists records where the guest ended up, even after a failed task:
+// where it was created (one status request), else wherever the cluster
+// listing finds it (a clone PVE placed elsewhere).
 func guestExists(ctx context.Context, env Env, id int, out *Outcome) bool {
+	if _, err := env.API.Status(ctx, out.Ref); err == nil {
+		return true
+	}
 	ref, ok, err := env.API.Locate(ctx, id)
 	if err == nil && ok {
 		out.Ref = ref

@@ -38,8 +38,9 @@ func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Out
 		return convergeVM(ctx, env, out, g, opts, settings, true)
 	}
 	if g.CloneFrom != nil {
-		if err := cloneVM(ctx, env, g, opts); err != nil {
-			out.Exists = guestExists(ctx, env, g.ID, &out)
+		err := cloneVM(ctx, env, g, opts)
+		out.Exists = guestExists(ctx, env, g.ID, &out)
+		if err != nil {
 			return out, err
 		}
 	} else {
@@ -61,14 +62,13 @@ func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Out
 			return out, fmt.Errorf("creating VM %d: %w", g.ID, err)
 		}
 	}
-	out.Exists = guestExists(ctx, env, g.ID, &out)
 	return convergeVM(ctx, env, out, g, opts, settings, true)
 }
 
 // cloneVM makes a full clone: of the template itself, or of the named
 // snapshot of a non-template source (PVE templates have no snapshots).
 func cloneVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) error {
-	src, ok, err := env.API.Locate(ctx, *g.CloneFrom)
+	src, ok, err := locateSource(ctx, env, *g.CloneFrom)
 	if err != nil {
 		return err
 	}
