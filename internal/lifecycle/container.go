@@ -45,6 +45,9 @@ type Options struct {
 	// Description is the guest's description from the moment it exists
 	// (its metadata, see Metadata), so an interrupted build can be adopted.
 	Description string
+	// PasswordChanged says the VM's cloud-init password changed since the
+	// last apply (PVE cannot tell: it keeps a hash).
+	PasswordChanged bool
 }
 
 // Outcome is what an apply did; Ref is set as soon as the guest exists, so a

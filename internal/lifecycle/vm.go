@@ -31,6 +31,7 @@ func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Out
 	if err != nil {
 		return out, err
 	}
+	settings.SetPassword = true
 	if exists {
 		if err := adopt(ctx, env, ref, g, &opts, &out); err != nil {
 			return out, err
@@ -103,6 +104,7 @@ func UpdateVM(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest, opts 
 	if err != nil {
 		return out, err
 	}
+	settings.SetPassword = opts.PasswordChanged
 	return convergeVM(ctx, env, out, g, opts, settings, false)
 }
 

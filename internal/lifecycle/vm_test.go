@@ -373,3 +373,54 @@ func TestVMNeedsSnippetsStorage(t *testing.T) {
 		t.Fatal("a VM was created although its cloud-init could not be")
 	}
 }
+
+// The cloud-init password reaches the guest hashed: in the user-data
+// snippet (readable by root only) and through cipassword, sent at creation
+// and again only when it changed (PVE keeps a masked hash).
+func TestVMCloudInitPassword(t *testing.T) {
+	env, srv := vmEnv(t)
+	ctx := context.Background()
+	g := vmGuest(8800, "pw")
+	g.CloudInit.Password = "s3cret-pw"
+	out, err := CreateVM(ctx, env, g, vmOpts(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := srv.NodeRoot("pve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snippet := filepath.Join(root, "var/lib/vz/snippets/phoenix-8800-user.yaml")
+	fi, err := os.Stat(snippet)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("snippet %v %v, want mode 0600", fi, err)
+	}
+	data, _ := os.ReadFile(snippet)
+	if strings.Contains(string(data), "s3cret-pw") || !strings.Contains(string(data), "password: \"$6$") {
+		t.Fatalf("user-data must carry the password hashed only:\n%s", data)
+	}
+	shadow := guestFile(t, srv, 8800, "etc/shadow")
+	if !strings.Contains(shadow, "phoenix_user:$6$") {
+		t.Fatalf("the guest's user has no password hash:\n%s", shadow)
+	}
+	first := mustConfig(t, env, 8800)["cipassword"]
+	if first == "" {
+		t.Fatal("cipassword not set at creation")
+	}
+	if out, err = UpdateVM(ctx, env, out.Ref, g, vmOpts(g)); err != nil {
+		t.Fatal(err)
+	}
+	if mustConfig(t, env, 8800)["cipassword"] != first || len(out.PendingRestart) != 0 {
+		t.Fatalf("an unchanged password was sent again (pending %v)", out.PendingRestart)
+	}
+	g.CloudInit.Password = "other-pw"
+	opts := vmOpts(g)
+	opts.PasswordChanged = true
+	if out, err = UpdateVM(ctx, env, out.Ref, g, opts); err != nil {
+		t.Fatal(err)
+	}
+	if !contains(out.PendingRestart, "cipassword") {
+		t.Fatalf("a changed password of a running VM must wait for its restart: pending %v", out.PendingRestart)
+	}
+}
+
