@@ -423,4 +423,3 @@ func TestVMCloudInitPassword(t *testing.T) {
 		t.Fatalf("a changed password of a running VM must wait for its restart: pending %v", out.PendingRestart)
 	}
 }
-
