@@ -98,7 +98,7 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 			}
 		}
 		env.logf("cloning %s into %d (snapshot %q)", src, g.ID, g.CloneSnapshot)
-		err = env.API.Clone(ctx, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage, Full: true, Target: env.Node, Description: opts.Description})
+		out.Ref, err = cloneOnto(ctx, env, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage, Full: true, Description: opts.Description})
 		out.Exists = guestExists(ctx, env, g.ID, &out)
 		if err != nil {
 			return out, fmt.Errorf("cloning %d from %d: %w", g.ID, src.ID, err)

@@ -89,9 +89,8 @@ func cloneVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) error
 		}
 	}
 	env.logf("cloning %s into %d (snapshot %q)", src, g.ID, g.CloneSnapshot)
-	err = env.API.Clone(ctx, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage,
-		Full: true, Target: env.Node, Description: opts.Description})
-	if err != nil {
+	if _, err = cloneOnto(ctx, env, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage,
+		Full: true, Description: opts.Description}); err != nil {
 		return fmt.Errorf("cloning %d from %d: %w", g.ID, src.ID, err)
 	}
 	return nil
