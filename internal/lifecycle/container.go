@@ -196,7 +196,6 @@ func converge(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts 
 		return out, err
 	}
 	running := st.Status == "running"
-	pending := map[string]bool{}
 	if len(ch.Set) > 0 || len(ch.Delete) > 0 {
 		env.logf("%s: setting %v", ref, ch.Keys())
 		if err := env.API.UpdateConfig(ctx, ref, ch.Set, ch.Delete, cfg.Digest); err != nil {
@@ -209,69 +208,39 @@ func converge(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts 
 			return out, err
 		}
 	}
-	raw := guestconf.DesiredRawLXC(g, gpuDevices)
-	if !guestconf.SameRawLXC(raw, cfg.RawLXC) {
-		if env.Shell == nil {
-			return out, fmt.Errorf("%s: raw lxc options / AppArmor profile / GPU entries: %w", ref, ErrNeedsSSH)
-		}
-		lines := make([][2]string, len(raw))
-		for i, l := range raw {
-			lines[i] = [2]string{l.Key, l.Value}
-		}
-		env.logf("%s: writing %d raw lxc lines to %s", ref, len(lines), pve.ConfPath(ref.Node, ref.ID))
-		if err := setRawLXC(ctx, env, ref, raw, lines); err != nil {
-			return out, err
-		}
-		if running {
-			pending["lxc"] = true
-		}
+	rawChanged, err := applyRawLXC(ctx, env, ref, g, cfg, gpuDevices)
+	if err != nil {
+		return out, err
 	}
-	if g.Firewall != nil {
-		if err := env.API.SetFirewallEnabled(ctx, ref, g.Firewall.Enabled); err != nil {
-			return out, err
-		}
-		if err := env.API.ReplaceFirewallRules(ctx, ref, guestconf.FirewallRules(g)); err != nil {
-			return out, err
-		}
+	if err := applyFirewall(ctx, env, ref, g); err != nil {
+		return out, err
 	}
-	if running {
-		// PVE's own pending section says what waits for a restart, including
-		// changes left pending by an earlier apply.
-		keys, err := env.API.Pending(ctx, ref)
-		if err != nil {
-			return out, err
-		}
-		for _, k := range keys {
-			pending[k] = true
-		}
+	var extra []string
+	if rawChanged && running {
+		extra = []string{"lxc"} // raw lines apply at the next start; PVE's pending section does not show them
 	}
-	if len(pending) > 0 {
-		if opts.AllowRestart && opts.Started {
-			env.logf("%s: rebooting to apply %v", ref, keys(pending))
-			if err := env.API.Reboot(ctx, ref); err != nil {
-				return out, err
-			}
-		} else {
-			out.PendingRestart = keys(pending)
-			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is running: %s take effect at its next restart (set allow_restart = true to restart it during apply)",
-				ref, strings.Join(out.PendingRestart, ", ")))
-		}
-	}
-	switch {
-	case opts.Started && !running:
-		env.logf("%s: starting", ref)
-		if err := startWithRetry(ctx, env, ref); err != nil {
-			return out, err
-		}
-		running = true
-	case !opts.Started && running:
-		env.logf("%s: stopping", ref)
-		if err := env.API.Stop(ctx, ref); err != nil {
-			return out, err
-		}
-		running = false
+	if out, running, err = power(ctx, env, out, opts, running, extra); err != nil {
+		return out, err
 	}
 	return provisionAndSnapshot(ctx, env, out, g, opts, running)
+}
+
+// applyRawLXC writes the raw lxc.* lines (lxc_options, AppArmor profile,
+// GPU entries) when they differ from the guest's; changed says it wrote.
+func applyRawLXC(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest, cfg *pve.GuestConfig, gpuDevices bool) (changed bool, err error) {
+	raw := guestconf.DesiredRawLXC(g, gpuDevices)
+	if guestconf.SameRawLXC(raw, cfg.RawLXC) {
+		return false, nil
+	}
+	if env.Shell == nil {
+		return false, fmt.Errorf("%s: raw lxc options / AppArmor profile / GPU entries: %w", ref, ErrNeedsSSH)
+	}
+	lines := make([][2]string, len(raw))
+	for i, l := range raw {
+		lines[i] = [2]string{l.Key, l.Value}
+	}
+	env.logf("%s: writing %d raw lxc lines to %s", ref, len(lines), pve.ConfPath(ref.Node, ref.ID))
+	return true, setRawLXC(ctx, env, ref, raw, lines)
 }
 
 // startWithRetry retries a start that failed for a transient reason (a lock

@@ -152,13 +152,8 @@ func convergeVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opt
 			return out, err
 		}
 	}
-	if g.Firewall != nil {
-		if err := env.API.SetFirewallEnabled(ctx, ref, g.Firewall.Enabled); err != nil {
-			return out, err
-		}
-		if err := env.API.ReplaceFirewallRules(ctx, ref, guestconf.FirewallRules(g)); err != nil {
-			return out, err
-		}
+	if err := applyFirewall(ctx, env, ref, g); err != nil {
+		return out, err
 	}
 	if isTemplate {
 		out.Template = true
@@ -171,58 +166,16 @@ func convergeVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opt
 			return out, err
 		}
 	}
-	if out, running, err = powerVM(ctx, env, out, opts, running, snippetChanged); err != nil {
+	// A changed user-data snippet has no pending entry in PVE: it shows as
+	// "cloudinit" until the restart.
+	var extra []string
+	if snippetChanged {
+		extra = []string{"cloudinit"}
+	}
+	if out, running, err = power(ctx, env, out, opts, running, extra); err != nil {
 		return out, err
 	}
 	return provisionVM(ctx, env, out, g, opts, running, fresh)
-}
-
-// powerVM reboots for pending changes when allowed, and starts or stops the
-// VM as opts.Started says.
-// A changed user-data snippet has no pending entry in PVE: it shows as
-// "cloudinit" until the restart.
-func powerVM(ctx context.Context, env Env, out Outcome, opts Options, running, snippetChanged bool) (Outcome, bool, error) {
-	ref := out.Ref
-	pending := map[string]bool{}
-	if running {
-		keys, err := env.API.Pending(ctx, ref)
-		if err != nil {
-			return out, running, err
-		}
-		for _, k := range keys {
-			pending[k] = true
-		}
-		if snippetChanged {
-			pending["cloudinit"] = true
-		}
-	}
-	if len(pending) > 0 {
-		if opts.AllowRestart && opts.Started {
-			env.logf("%s: rebooting to apply %v", ref, keys(pending))
-			if err := env.API.Reboot(ctx, ref); err != nil {
-				return out, running, err
-			}
-		} else {
-			out.PendingRestart = keys(pending)
-			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is running: %s take effect at its next restart (set allow_restart = true to restart it during apply)",
-				ref, strings.Join(out.PendingRestart, ", ")))
-		}
-	}
-	switch {
-	case opts.Started && !running:
-		env.logf("%s: starting", ref)
-		if err := startWithRetry(ctx, env, ref); err != nil {
-			return out, running, err
-		}
-		running = true
-	case !opts.Started && running:
-		env.logf("%s: shutting down", ref)
-		if err := env.API.Shutdown(ctx, ref, shutdownTimeout); err != nil {
-			return out, running, err
-		}
-		running = false
-	}
-	return out, running, nil
 }
 
 // readVM observes the VM res into g from its pending section, which holds
