@@ -337,28 +337,7 @@ func readContainer(ctx context.Context, env Env, res pve.Resource, g *phoenix.Gu
 // DestroyContainer stops and destroys a container with its disks. PVE's
 // protection flag is honoured: the guest is left alone with an explanation.
 func DestroyContainer(ctx context.Context, env Env, ref pve.Ref) error {
-	cfg, err := env.API.Config(ctx, ref)
-	if err != nil {
-		if pve.IsNotFound(err) {
-			return nil
-		}
-		return err
-	}
-	if cfg.Values["protection"] == "1" {
-		return fmt.Errorf("%s has PVE protection set, so it cannot be destroyed; unset it first (pct set %d --protection 0, or Options > Protection in the UI)", ref, ref.ID)
-	}
-	st, err := env.API.Status(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if st.Status == "running" {
-		env.logf("%s: stopping before destroy", ref)
-		if err := env.API.Stop(ctx, ref); err != nil {
-			return err
-		}
-	}
-	env.logf("%s: destroying (purge)", ref)
-	return env.API.Destroy(ctx, ref)
+	return destroy(ctx, env, ref, nil)
 }
 
 func contains(xs []string, x string) bool {

@@ -59,16 +59,55 @@ func power(ctx context.Context, env Env, out Outcome, opts Options, running bool
 		if err = startWithRetry(ctx, env, ref); err == nil {
 			running = true
 		}
-	case !opts.Started && running && ref.Kind == pve.QEMU:
-		env.logf("%s: shutting down", ref)
-		if err = env.API.Shutdown(ctx, ref, shutdownTimeout); err == nil {
-			running = false
-		}
 	case !opts.Started && running:
-		env.logf("%s: stopping", ref)
-		if err = env.API.Stop(ctx, ref); err == nil {
+		if err = stop(ctx, env, ref); err == nil {
 			running = false
 		}
 	}
 	return out, running, err
+}
+
+// stop stops a running guest: a VM shuts down cleanly (stopped once the
+// shutdown timeout passed), a container stops.
+func stop(ctx context.Context, env Env, ref pve.Ref) error {
+	if ref.Kind == pve.QEMU {
+		env.logf("%s: shutting down", ref)
+		return env.API.Shutdown(ctx, ref, shutdownTimeout)
+	}
+	env.logf("%s: stopping", ref)
+	return env.API.Stop(ctx, ref)
+}
+
+// destroy stops the guest at ref and destroys it with its disks (purge),
+// then calls after with its last config; a guest with PVE's protection flag
+// is left alone with an explanation.
+func destroy(ctx context.Context, env Env, ref pve.Ref, after func(cfg *pve.GuestConfig)) error {
+	cfg, err := env.API.Config(ctx, ref)
+	if err != nil {
+		if pve.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if cfg.Values["protection"] == "1" {
+		cli := map[pve.Kind]string{pve.LXC: "pct", pve.QEMU: "qm"}[ref.Kind]
+		return fmt.Errorf("%s has PVE protection set, so it cannot be destroyed; unset it first (%s set %d --protection 0, or Options > Protection in the UI)", ref, cli, ref.ID)
+	}
+	st, err := env.API.Status(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if st.Status == "running" {
+		if err := stop(ctx, env, ref); err != nil {
+			return err
+		}
+	}
+	env.logf("%s: destroying (purge)", ref)
+	if err := env.API.Destroy(ctx, ref); err != nil {
+		return err
+	}
+	if after != nil {
+		after(cfg)
+	}
+	return nil
 }

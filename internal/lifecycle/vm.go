@@ -220,30 +220,5 @@ func readFirewall(ctx context.Context, env Env, ref pve.Ref) (*bool, []phoenix.F
 // destroys it with its disks and removes its user-data snippet. PVE's
 // protection flag is honoured.
 func DestroyVM(ctx context.Context, env Env, ref pve.Ref) error {
-	cfg, err := env.API.Config(ctx, ref)
-	if err != nil {
-		if pve.IsNotFound(err) {
-			return nil
-		}
-		return err
-	}
-	if cfg.Values["protection"] == "1" {
-		return fmt.Errorf("%s has PVE protection set, so it cannot be destroyed; unset it first (qm set %d --protection 0, or Options > Protection in the UI)", ref, ref.ID)
-	}
-	st, err := env.API.Status(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if st.Status == "running" {
-		env.logf("%s: shutting down before destroy", ref)
-		if err := env.API.Shutdown(ctx, ref, shutdownTimeout); err != nil {
-			return err
-		}
-	}
-	env.logf("%s: destroying (purge)", ref)
-	if err := env.API.Destroy(ctx, ref); err != nil {
-		return err
-	}
-	removeUserData(ctx, env, ref, cfg.Values["cicustom"])
-	return nil
+	return destroy(ctx, env, ref, func(cfg *pve.GuestConfig) { removeUserData(ctx, env, ref, cfg.Values["cicustom"]) })
 }
