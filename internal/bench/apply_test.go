@@ -26,18 +26,18 @@ const applyScale = 0.05
 // BenchmarkApply applies the reference estate's 15 containers
 // (../shared/phoenix/seed-layout: clone chains 900 > 901 > 920 > 950 and
 // dependencies on 953) on a simulator whose tasks take a real host's times,
-// scaled. The scheduling is a test harness standing in for Terraform (the
-// provider's one-block estate ordering is being built beside this): each
-// guest goes through lifecycle.Create (create or clone, configure, start,
-// template snapshot) once what it depends on is applied, at most 10 at a
-// time (Terraform's -parallelism). Feature scripts, raw lxc lines and GPU
+// scaled. The scheduling is a test harness standing in for Terraform and the
+// provider's build registry, with the order they give the one-block estate
+// module: each guest goes through lifecycle.Create (create or clone,
+// configure, start, template snapshot) once what it depends on is applied,
+// at most 10 at a time (Terraform's -parallelism). Feature scripts, raw lxc lines and GPU
 // entries need the node shell and are left out; their tasks are not part of
 // the critical path either. Also reported: the graph-order apply's requests
 // and task polls per guest.
 //
 // Two orders: "graph", a guest waits only for its own clone source and
-// dependencies; "tiers", the estate module's order so far, a guest waits
-// for the whole previous tier. Reported against the critical path (the sum
+// dependencies; "tiers", the former tier-by-tier estate module, a guest
+// waits for the whole previous tier. Reported against the critical path (the sum
 // of task durations along the longest chain), against the best schedule
 // PVE's locks allow (a clone holds its source's 'disk' lock for the whole
 // copy, so clones of one source run one after the other) and the serial

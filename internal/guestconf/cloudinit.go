@@ -63,6 +63,9 @@ func UserData(g *phoenix.Guest) []byte {
 		if ci.Username != "" {
 			fmt.Fprintf(&b, "user: %s\n", q(ci.Username))
 		}
+		if ci.Password != "" {
+			fmt.Fprintf(&b, "password: %s\n", q(PasswordHash(g.ID, ci.Password)))
+		}
 		if len(ci.SSHAuthorizedKeys) > 0 {
 			b.WriteString("ssh_authorized_keys:\n")
 			for _, k := range ci.SSHAuthorizedKeys {

@@ -28,21 +28,7 @@ func ObserveContainer(g *phoenix.Guest, o Observed) {
 	observeInt(&g.Cores, c, "cores")
 	observeInt(&g.MemoryMB, c, "memory")
 	observeInt(&g.SwapMB, c, "swap")
-	if g.StartAtBoot != nil {
-		b := c["onboot"] == "1"
-		g.StartAtBoot = &b
-	}
-	su := parseProps(c["startup"], "order")
-	if g.BootOrder != nil {
-		g.BootOrder = parseIntPtr(su["order"])
-	}
-	if g.BootDelay != nil {
-		if d := parseIntPtr(su["up"]); d != nil {
-			g.BootDelay = d
-		} else if *g.BootDelay != 0 {
-			g.BootDelay = nil
-		}
-	}
+	observeBoot(g, c)
 	if g.PctOptions != nil {
 		have := parseProps(c["features"], "")
 		if !sameMap(optionsMap(g.PctOptions), have) {
@@ -56,41 +42,23 @@ func ObserveContainer(g *phoenix.Guest, o Observed) {
 		u := c["unprivileged"] == "1"
 		g.Unprivileged = &u
 	}
-	if len(g.Network.Nameservers) > 0 {
-		g.Network.Nameservers = strings.Fields(c["nameserver"])
-	}
-	if g.Network.SearchDomain != "" {
-		g.Network.SearchDomain = c["searchdomain"]
-	}
-	net := parseProps(c["net0"], "")
-	if g.Network.Name != "" {
-		g.Network.Name = net["name"]
-	}
-	if g.Network.Bridge != "" {
-		g.Network.Bridge = net["bridge"]
-	}
-	if g.Network.IP != "" {
-		g.Network.IP = net["ip"]
-	}
-	if g.Network.Gateway != "" {
-		g.Network.Gateway = net["gw"]
-	}
-	if g.Network.MAC != "" && !strings.EqualFold(g.Network.MAC, net["hwaddr"]) {
-		g.Network.MAC = net["hwaddr"]
-	}
+	observeDNS(g, c)
+	observeCTNet(g, c)
 	if g.DiskSizeGB != nil {
 		if size, ok := sizeGiB(parseProps(c["rootfs"], "volume")["size"]); ok {
 			g.DiskSizeGB = &size
 		}
 	}
 	g.MountPoints = observeMounts(g.MountPoints, c)
-	if g.Firewall != nil && o.FirewallEnabled != nil {
-		g.Firewall.Enabled = *o.FirewallEnabled
-		if o.FirewallRules != nil || len(g.Firewall.Rules) > 0 {
-			g.Firewall.Rules = o.FirewallRules
-		}
-	}
-	// GPUs are either devN passthrough (root@pam) or raw lines: the config says which.
+	observeFirewall(g, o)
+	observeRawLXC(g, o)
+}
+
+// observeRawLXC shows drift of the raw lxc.* lines as lxc_options holding
+// what is there now. GPUs are either devN passthrough (root@pam) or raw
+// lines: the config says which.
+func observeRawLXC(g *phoenix.Guest, o Observed) {
+	c := o.Config
 	devs := GPUDeviceKeys(g)
 	asDevices := len(devs) > 0
 	for k, v := range devs {
@@ -112,6 +80,65 @@ func ObserveContainer(g *phoenix.Guest, o Observed) {
 					g.AppArmorProfile = l[1]
 				}
 			}
+		}
+	}
+}
+
+// observeBoot reads onboot and startup (order, up) for what g manages.
+func observeBoot(g *phoenix.Guest, c map[string]string) {
+	if g.StartAtBoot != nil {
+		b := c["onboot"] == "1"
+		g.StartAtBoot = &b
+	}
+	su := parseProps(c["startup"], "order")
+	if g.BootOrder != nil {
+		g.BootOrder = parseIntPtr(su["order"])
+	}
+	if g.BootDelay != nil {
+		if d := parseIntPtr(su["up"]); d != nil {
+			g.BootDelay = d
+		} else if *g.BootDelay != 0 {
+			g.BootDelay = nil
+		}
+	}
+}
+
+// observeDNS reads nameserver and searchdomain (both kinds use these keys).
+func observeDNS(g *phoenix.Guest, c map[string]string) {
+	if len(g.Network.Nameservers) > 0 {
+		g.Network.Nameservers = strings.Fields(c["nameserver"])
+	}
+	if g.Network.SearchDomain != "" {
+		g.Network.SearchDomain = c["searchdomain"]
+	}
+}
+
+// observeCTNet reads a container's net0.
+func observeCTNet(g *phoenix.Guest, c map[string]string) {
+	net := parseProps(c["net0"], "")
+	if g.Network.Name != "" {
+		g.Network.Name = net["name"]
+	}
+	if g.Network.Bridge != "" {
+		g.Network.Bridge = net["bridge"]
+	}
+	if g.Network.IP != "" {
+		g.Network.IP = net["ip"]
+	}
+	if g.Network.Gateway != "" {
+		g.Network.Gateway = net["gw"]
+	}
+	if g.Network.MAC != "" && !strings.EqualFold(g.Network.MAC, net["hwaddr"]) {
+		g.Network.MAC = net["hwaddr"]
+	}
+}
+
+// observeFirewall takes the firewall PVE reports, when g manages one.
+func observeFirewall(g *phoenix.Guest, o Observed) {
+	if g.Firewall != nil && o.FirewallEnabled != nil {
+		g.Firewall.Enabled = *o.FirewallEnabled
+		if o.FirewallRules != nil || len(g.Firewall.Rules) > 0 {
+			g.Firewall.Rules = o.FirewallRules
 		}
 	}
 }

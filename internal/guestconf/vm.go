@@ -62,6 +62,9 @@ type VMSettings struct {
 	// CICustom is the cicustom value ("user=local:snippets/x.yaml"), or ""
 	// when the native cloud-init keys say everything.
 	CICustom string
+	// SetPassword sends cloud_init.password as cipassword: PVE keeps only a
+	// hash and shows it masked, so it is sent at creation and when it changed.
+	SetPassword bool
 }
 
 // VMCreateParams are the parameters of a VM created from a cloud image:
@@ -271,6 +274,9 @@ func diffCloudInit(g *phoenix.Guest, actual map[string]string, s VMSettings, ch 
 	}
 	if ci := g.CloudInit; ci != nil {
 		set("ciuser", ci.Username)
+		if s.SetPassword && ci.Password != "" {
+			ch.Set["cipassword"] = ci.Password
+		}
 		if keys := strings.Join(ci.SSHAuthorizedKeys, "\n"); keys != DecodeSSHKeys(actual["sshkeys"]) {
 			set("sshkeys", EncodeSSHKeys(ci.SSHAuthorizedKeys))
 		}

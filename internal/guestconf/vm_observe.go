@@ -17,21 +17,7 @@ func ObserveVM(g *phoenix.Guest, o Observed) {
 	if g.MemoryMB != nil {
 		g.MemoryMB = parseIntPtr(parseProps(c["memory"], "current")["current"])
 	}
-	if g.StartAtBoot != nil {
-		b := c["onboot"] == "1"
-		g.StartAtBoot = &b
-	}
-	su := parseProps(c["startup"], "order")
-	if g.BootOrder != nil {
-		g.BootOrder = parseIntPtr(su["order"])
-	}
-	if g.BootDelay != nil {
-		if d := parseIntPtr(su["up"]); d != nil {
-			g.BootDelay = d
-		} else if *g.BootDelay != 0 {
-			g.BootDelay = nil
-		}
-	}
+	observeBoot(g, c)
 	if g.OSType != "" {
 		if want, _ := VMOSType(g.OSType); want != c["ostype"] {
 			g.OSType = c["ostype"]
@@ -63,12 +49,7 @@ func ObserveVM(g *phoenix.Guest, o Observed) {
 			g.Storage = sid
 		}
 	}
-	if g.Firewall != nil && o.FirewallEnabled != nil {
-		g.Firewall.Enabled = *o.FirewallEnabled
-		if o.FirewallRules != nil || len(g.Firewall.Rules) > 0 {
-			g.Firewall.Rules = o.FirewallRules
-		}
-	}
+	observeFirewall(g, o)
 }
 
 func observeVMNet(g *phoenix.Guest, c map[string]string) {
@@ -90,10 +71,5 @@ func observeVMNet(g *phoenix.Guest, c map[string]string) {
 	if g.Network.Gateway != "" {
 		g.Network.Gateway = ip["gw"]
 	}
-	if len(g.Network.Nameservers) > 0 {
-		g.Network.Nameservers = strings.Fields(c["nameserver"])
-	}
-	if g.Network.SearchDomain != "" {
-		g.Network.SearchDomain = c["searchdomain"]
-	}
+	observeDNS(g, c)
 }

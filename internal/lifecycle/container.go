@@ -45,6 +45,9 @@ type Options struct {
 	// Description is the guest's description from the moment it exists
 	// (its metadata, see Metadata), so an interrupted build can be adopted.
 	Description string
+	// PasswordChanged says the VM's cloud-init password changed since the
+	// last apply (PVE cannot tell: it keeps a hash).
+	PasswordChanged bool
 }
 
 // Outcome is what an apply did; Ref is set as soon as the guest exists, so a
@@ -83,7 +86,7 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 		return converge(ctx, env, out, g, opts, false)
 	}
 	if g.CloneFrom != nil {
-		src, ok, err := env.API.Locate(ctx, *g.CloneFrom)
+		src, ok, err := locateSource(ctx, env, *g.CloneFrom)
 		if err != nil {
 			return out, err
 		}
@@ -100,7 +103,7 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 			}
 		}
 		env.logf("cloning %s into %d (snapshot %q)", src, g.ID, g.CloneSnapshot)
-		err = env.API.Clone(ctx, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage, Full: true, Target: env.Node, Description: opts.Description})
+		out.Ref, err = cloneOnto(ctx, env, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage, Full: true, Description: opts.Description})
 		out.Exists = guestExists(ctx, env, g.ID, &out)
 		if err != nil {
 			return out, fmt.Errorf("cloning %d from %d: %w", g.ID, src.ID, err)
@@ -124,6 +127,14 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 	return converge(ctx, env, out, g, opts, true)
 }
 
+// locateSource finds a clone source through the plan's shared cluster
+// listing: it existed before this create, and every write of this process
+// (an on-demand build of it included) refreshes the listing.
+func locateSource(ctx context.Context, env Env, id int) (pve.Ref, bool, error) {
+	r, ok, err := env.API.Guest(ctx, id)
+	return r.Ref, ok, err
+}
+
 // containerTemplate is pct create's ostemplate: the resolved volume, a volume
 // ID as written, or an absolute path on the node, which PVE takes from
 // root@pam only (as the orchestrator's pct create did).
@@ -143,8 +154,13 @@ func containerTemplate(env Env, g *phoenix.Guest) (string, error) {
 	return "", fmt.Errorf("no OS template for CT %d: set os_template (storage:vztmpl/file) or an absolute template path; %q is neither", g.ID, g.Template)
 }
 
-// guestExists records where the guest ended up, even after a failed task.
+// guestExists records where the guest ended up, even after a failed task:
+// where it was created (one status request), else wherever the cluster
+// listing finds it (a clone PVE placed elsewhere).
 func guestExists(ctx context.Context, env Env, id int, out *Outcome) bool {
+	if _, err := env.API.Status(ctx, out.Ref); err == nil {
+		return true
+	}
 	ref, ok, err := env.API.Locate(ctx, id)
 	if err == nil && ok {
 		out.Ref = ref
@@ -185,7 +201,6 @@ func converge(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts 
 		return out, err
 	}
 	running := st.Status == "running"
-	pending := map[string]bool{}
 	if len(ch.Set) > 0 || len(ch.Delete) > 0 {
 		env.logf("%s: setting %v", ref, ch.Keys())
 		if err := env.API.UpdateConfig(ctx, ref, ch.Set, ch.Delete, cfg.Digest); err != nil {
@@ -198,69 +213,39 @@ func converge(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts 
 			return out, err
 		}
 	}
-	raw := guestconf.DesiredRawLXC(g, gpuDevices)
-	if !guestconf.SameRawLXC(raw, cfg.RawLXC) {
-		if env.Shell == nil {
-			return out, fmt.Errorf("%s: raw lxc options / AppArmor profile / GPU entries: %w", ref, ErrNeedsSSH)
-		}
-		lines := make([][2]string, len(raw))
-		for i, l := range raw {
-			lines[i] = [2]string{l.Key, l.Value}
-		}
-		env.logf("%s: writing %d raw lxc lines to %s", ref, len(lines), pve.ConfPath(ref.Node, ref.ID))
-		if err := setRawLXC(ctx, env, ref, raw, lines); err != nil {
-			return out, err
-		}
-		if running {
-			pending["lxc"] = true
-		}
+	rawChanged, err := applyRawLXC(ctx, env, ref, g, cfg, gpuDevices)
+	if err != nil {
+		return out, err
 	}
-	if g.Firewall != nil {
-		if err := env.API.SetFirewallEnabled(ctx, ref, g.Firewall.Enabled); err != nil {
-			return out, err
-		}
-		if err := env.API.ReplaceFirewallRules(ctx, ref, guestconf.FirewallRules(g)); err != nil {
-			return out, err
-		}
+	if err := applyFirewall(ctx, env, ref, g); err != nil {
+		return out, err
 	}
-	if running {
-		// PVE's own pending section says what waits for a restart, including
-		// changes left pending by an earlier apply.
-		keys, err := env.API.Pending(ctx, ref)
-		if err != nil {
-			return out, err
-		}
-		for _, k := range keys {
-			pending[k] = true
-		}
+	var extra []string
+	if rawChanged && running {
+		extra = []string{"lxc"} // raw lines apply at the next start; PVE's pending section does not show them
 	}
-	if len(pending) > 0 {
-		if opts.AllowRestart && opts.Started {
-			env.logf("%s: rebooting to apply %v", ref, keys(pending))
-			if err := env.API.Reboot(ctx, ref); err != nil {
-				return out, err
-			}
-		} else {
-			out.PendingRestart = keys(pending)
-			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is running: %s take effect at its next restart (set allow_restart = true to restart it during apply)",
-				ref, strings.Join(out.PendingRestart, ", ")))
-		}
-	}
-	switch {
-	case opts.Started && !running:
-		env.logf("%s: starting", ref)
-		if err := startWithRetry(ctx, env, ref); err != nil {
-			return out, err
-		}
-		running = true
-	case !opts.Started && running:
-		env.logf("%s: stopping", ref)
-		if err := env.API.Stop(ctx, ref); err != nil {
-			return out, err
-		}
-		running = false
+	if out, running, err = power(ctx, env, out, opts, running, extra); err != nil {
+		return out, err
 	}
 	return provisionAndSnapshot(ctx, env, out, g, opts, running)
+}
+
+// applyRawLXC writes the raw lxc.* lines (lxc_options, AppArmor profile,
+// GPU entries) when they differ from the guest's; changed says it wrote.
+func applyRawLXC(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest, cfg *pve.GuestConfig, gpuDevices bool) (changed bool, err error) {
+	raw := guestconf.DesiredRawLXC(g, gpuDevices)
+	if guestconf.SameRawLXC(raw, cfg.RawLXC) {
+		return false, nil
+	}
+	if env.Shell == nil {
+		return false, fmt.Errorf("%s: raw lxc options / AppArmor profile / GPU entries: %w", ref, ErrNeedsSSH)
+	}
+	lines := make([][2]string, len(raw))
+	for i, l := range raw {
+		lines[i] = [2]string{l.Key, l.Value}
+	}
+	env.logf("%s: writing %d raw lxc lines to %s", ref, len(lines), pve.ConfPath(ref.Node, ref.ID))
+	return true, setRawLXC(ctx, env, ref, raw, lines)
 }
 
 // startWithRetry retries a start that failed for a transient reason (a lock
@@ -357,28 +342,7 @@ func readContainer(ctx context.Context, env Env, res pve.Resource, g *phoenix.Gu
 // DestroyContainer stops and destroys a container with its disks. PVE's
 // protection flag is honoured: the guest is left alone with an explanation.
 func DestroyContainer(ctx context.Context, env Env, ref pve.Ref) error {
-	cfg, err := env.API.Config(ctx, ref)
-	if err != nil {
-		if pve.IsNotFound(err) {
-			return nil
-		}
-		return err
-	}
-	if cfg.Values["protection"] == "1" {
-		return fmt.Errorf("%s has PVE protection set, so it cannot be destroyed; unset it first (pct set %d --protection 0, or Options > Protection in the UI)", ref, ref.ID)
-	}
-	st, err := env.API.Status(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if st.Status == "running" {
-		env.logf("%s: stopping before destroy", ref)
-		if err := env.API.Stop(ctx, ref); err != nil {
-			return err
-		}
-	}
-	env.logf("%s: destroying (purge)", ref)
-	return env.API.Destroy(ctx, ref)
+	return destroy(ctx, env, ref, nil)
 }
 
 func contains(xs []string, x string) bool {

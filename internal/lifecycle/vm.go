@@ -34,6 +34,7 @@ func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Out
 	if err != nil {
 		return out, err
 	}
+	settings.SetPassword = true
 	if exists {
 		if err := adopt(ctx, env, ref, g, &opts, &out); err != nil {
 			return out, err
@@ -41,8 +42,9 @@ func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Out
 		return convergeVM(ctx, env, out, g, opts, settings, true)
 	}
 	if g.CloneFrom != nil {
-		if err := cloneVM(ctx, env, g, opts); err != nil {
-			out.Exists = guestExists(ctx, env, g.ID, &out)
+		err := cloneVM(ctx, env, g, opts)
+		out.Exists = guestExists(ctx, env, g.ID, &out)
+		if err != nil {
 			return out, err
 		}
 	} else {
@@ -64,14 +66,13 @@ func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Out
 			return out, fmt.Errorf("creating VM %d: %w", g.ID, err)
 		}
 	}
-	out.Exists = guestExists(ctx, env, g.ID, &out)
 	return convergeVM(ctx, env, out, g, opts, settings, true)
 }
 
 // cloneVM makes a full clone: of the template itself, or of the named
 // snapshot of a non-template source (PVE templates have no snapshots).
 func cloneVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) error {
-	src, ok, err := env.API.Locate(ctx, *g.CloneFrom)
+	src, ok, err := locateSource(ctx, env, *g.CloneFrom)
 	if err != nil {
 		return err
 	}
@@ -91,9 +92,8 @@ func cloneVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) error
 		}
 	}
 	env.logf("cloning %s into %d (snapshot %q)", src, g.ID, g.CloneSnapshot)
-	err = env.API.Clone(ctx, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage,
-		Full: true, Target: env.Node, Description: opts.Description})
-	if err != nil {
+	if _, err = cloneOnto(ctx, env, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage,
+		Full: true, Description: opts.Description}); err != nil {
 		return fmt.Errorf("cloning %d from %d: %w", g.ID, src.ID, err)
 	}
 	return nil
@@ -106,6 +106,7 @@ func UpdateVM(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest, opts 
 	if err != nil {
 		return out, err
 	}
+	settings.SetPassword = opts.PasswordChanged
 	return convergeVM(ctx, env, out, g, opts, settings, false)
 }
 
@@ -154,13 +155,8 @@ func convergeVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opt
 			return out, err
 		}
 	}
-	if g.Firewall != nil {
-		if err := env.API.SetFirewallEnabled(ctx, ref, g.Firewall.Enabled); err != nil {
-			return out, err
-		}
-		if err := env.API.ReplaceFirewallRules(ctx, ref, guestconf.FirewallRules(g)); err != nil {
-			return out, err
-		}
+	if err := applyFirewall(ctx, env, ref, g); err != nil {
+		return out, err
 	}
 	if isTemplate {
 		out.Template = true
@@ -173,58 +169,16 @@ func convergeVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opt
 			return out, err
 		}
 	}
-	if out, running, err = powerVM(ctx, env, out, opts, running, snippetChanged); err != nil {
+	// A changed user-data snippet has no pending entry in PVE: it shows as
+	// "cloudinit" until the restart.
+	var extra []string
+	if snippetChanged {
+		extra = []string{"cloudinit"}
+	}
+	if out, running, err = power(ctx, env, out, opts, running, extra); err != nil {
 		return out, err
 	}
 	return provisionVM(ctx, env, out, g, opts, running, fresh)
-}
-
-// powerVM reboots for pending changes when allowed, and starts or stops the
-// VM as opts.Started says.
-// A changed user-data snippet has no pending entry in PVE: it shows as
-// "cloudinit" until the restart.
-func powerVM(ctx context.Context, env Env, out Outcome, opts Options, running, snippetChanged bool) (Outcome, bool, error) {
-	ref := out.Ref
-	pending := map[string]bool{}
-	if running {
-		keys, err := env.API.Pending(ctx, ref)
-		if err != nil {
-			return out, running, err
-		}
-		for _, k := range keys {
-			pending[k] = true
-		}
-		if snippetChanged {
-			pending["cloudinit"] = true
-		}
-	}
-	if len(pending) > 0 {
-		if opts.AllowRestart && opts.Started {
-			env.logf("%s: rebooting to apply %v", ref, keys(pending))
-			if err := env.API.Reboot(ctx, ref); err != nil {
-				return out, running, err
-			}
-		} else {
-			out.PendingRestart = keys(pending)
-			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is running: %s take effect at its next restart (set allow_restart = true to restart it during apply)",
-				ref, strings.Join(out.PendingRestart, ", ")))
-		}
-	}
-	switch {
-	case opts.Started && !running:
-		env.logf("%s: starting", ref)
-		if err := startWithRetry(ctx, env, ref); err != nil {
-			return out, running, err
-		}
-		running = true
-	case !opts.Started && running:
-		env.logf("%s: shutting down", ref)
-		if err := env.API.Shutdown(ctx, ref, shutdownTimeout); err != nil {
-			return out, running, err
-		}
-		running = false
-	}
-	return out, running, nil
 }
 
 // readVM observes the VM res into g from its pending section, which holds
@@ -269,30 +223,5 @@ func readFirewall(ctx context.Context, env Env, ref pve.Ref) (*bool, []phoenix.F
 // destroys it with its disks and removes its user-data snippet. PVE's
 // protection flag is honoured.
 func DestroyVM(ctx context.Context, env Env, ref pve.Ref) error {
-	cfg, err := env.API.Config(ctx, ref)
-	if err != nil {
-		if pve.IsNotFound(err) {
-			return nil
-		}
-		return err
-	}
-	if cfg.Values["protection"] == "1" {
-		return fmt.Errorf("%s has PVE protection set, so it cannot be destroyed; unset it first (qm set %d --protection 0, or Options > Protection in the UI)", ref, ref.ID)
-	}
-	st, err := env.API.Status(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if st.Status == "running" {
-		env.logf("%s: shutting down before destroy", ref)
-		if err := env.API.Shutdown(ctx, ref, shutdownTimeout); err != nil {
-			return err
-		}
-	}
-	env.logf("%s: destroying (purge)", ref)
-	if err := env.API.Destroy(ctx, ref); err != nil {
-		return err
-	}
-	removeUserData(ctx, env, ref, cfg.Values["cicustom"])
-	return nil
+	return destroy(ctx, env, ref, func(cfg *pve.GuestConfig) { removeUserData(ctx, env, ref, cfg.Values["cicustom"]) })
 }

@@ -77,7 +77,8 @@ func writeUserData(ctx context.Context, env Env, node string, g *phoenix.Guest, 
 		return nil
 	}
 	env.logf("VM %d: writing cloud-init user-data to %s on %s", g.ID, ci.Path, node)
-	if err := env.Shell.WriteNodeFile(ctx, node, ci.Path, guestconf.UserData(g), 0o644); err != nil {
+	// Readable by root only: it may hold the user's password hash.
+	if err := env.Shell.WriteNodeFile(ctx, node, ci.Path, guestconf.UserData(g), 0o600); err != nil {
 		return fmt.Errorf("VM %d: writing its cloud-init user-data snippet: %w", g.ID, err)
 	}
 	return nil

@@ -373,3 +373,98 @@ func TestVMNeedsSnippetsStorage(t *testing.T) {
 		t.Fatal("a VM was created although its cloud-init could not be")
 	}
 }
+
+// The cloud-init password reaches the guest hashed: in the user-data
+// snippet (readable by root only) and through cipassword, sent at creation
+// and again only when it changed (PVE keeps a masked hash).
+func TestVMCloudInitPassword(t *testing.T) {
+	env, srv := vmEnv(t)
+	ctx := context.Background()
+	g := vmGuest(8800, "pw")
+	g.CloudInit.Password = "s3cret-pw"
+	out, err := CreateVM(ctx, env, g, vmOpts(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := srv.NodeRoot("pve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snippet := filepath.Join(root, "var/lib/vz/snippets/phoenix-8800-user.yaml")
+	fi, err := os.Stat(snippet)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("snippet %v %v, want mode 0600", fi, err)
+	}
+	data, _ := os.ReadFile(snippet)
+	if strings.Contains(string(data), "s3cret-pw") || !strings.Contains(string(data), "password: \"$6$") {
+		t.Fatalf("user-data must carry the password hashed only:\n%s", data)
+	}
+	shadow := guestFile(t, srv, 8800, "etc/shadow")
+	if !strings.Contains(shadow, "phoenix_user:$6$") {
+		t.Fatalf("the guest's user has no password hash:\n%s", shadow)
+	}
+	first := mustConfig(t, env, 8800)["cipassword"]
+	if first == "" {
+		t.Fatal("cipassword not set at creation")
+	}
+	if out, err = UpdateVM(ctx, env, out.Ref, g, vmOpts(g)); err != nil {
+		t.Fatal(err)
+	}
+	if mustConfig(t, env, 8800)["cipassword"] != first || len(out.PendingRestart) != 0 {
+		t.Fatalf("an unchanged password was sent again (pending %v)", out.PendingRestart)
+	}
+	g.CloudInit.Password = "other-pw"
+	opts := vmOpts(g)
+	opts.PasswordChanged = true
+	if out, err = UpdateVM(ctx, env, out.Ref, g, opts); err != nil {
+		t.Fatal(err)
+	}
+	if !contains(out.PendingRestart, "cipassword") {
+		t.Fatalf("a changed password of a running VM must wait for its restart: pending %v", out.PendingRestart)
+	}
+}
+
+// A clone for another node than its source's: PVE refuses to clone local
+// disks straight to another node, so the clone is made beside its source
+// and migrated; it ends up running on its own node with its own identity.
+func TestCloneToAnotherNode(t *testing.T) {
+	srv := pvesimtest.StartReal(t, pvesim.Options{Nodes: []string{"pve1", "pve2"}, AgentBootDelay: 100 * time.Millisecond})
+	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shell, err := pve.NewShell(pve.SSHConfig{Username: srv.SSHUser(), Password: srv.SSHPassword(),
+		NodeAddresses: map[string]string{"pve1": srv.SSHAddr("pve1"), "pve2": srv.SSHAddr("pve2")}, HostKey: srv.SSHHostKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(shell.Close)
+	ctx := context.Background()
+	if err := api.API().Put(ctx, "/storage/local", map[string]string{"content": "iso,vztmpl,backup,import,snippets"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	env := Env{API: api, Shell: shell, Node: "pve1", Log: func(s string) { t.Logf("%s", s) }}
+	tmpl := vmGuest(8000, "tmpl")
+	tmpl.IsTemplate = true
+	if _, err := CreateVM(ctx, env, tmpl, vmOpts(tmpl)); err != nil {
+		t.Fatal(err)
+	}
+	src := 8000
+	clone := vmGuest(8001, "elsewhere")
+	clone.TemplateImage, clone.CloneFrom = "", &src
+	env.Node = "pve2"
+	out, err := CreateVM(ctx, env, clone, vmOpts(clone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, ok, err := api.Locate(ctx, 8001)
+	if err != nil || !ok || ref.Node != "pve2" || out.Ref.Node != "pve2" {
+		t.Fatalf("clone on %v (outcome %v), want pve2: %v", ref, out.Ref, err)
+	}
+	if st, err := api.Status(ctx, ref); err != nil || st.Status != "running" {
+		t.Fatalf("clone status %v %v", st, err)
+	}
+	if got := guestFile(t, srv, 8001, "etc/hostname"); got != "elsewhere\n" {
+		t.Fatalf("clone hostname %q", got)
+	}
+}

@@ -68,6 +68,7 @@ func (d *ConfigDataSource) Metadata(_ context.Context, req datasource.MetadataRe
 	resp.TypeName = req.ProviderTypeName + "_config"
 }
 
+// Long by design: one declarative entry per attribute, read top to bottom.
 func (d *ConfigDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads the phoenix JSON configuration files unchanged (`phoenix_hypervisor_config.json`, " +

@@ -151,6 +151,8 @@ type buildInput struct {
 	set  settings
 	prev []provision.Record
 	ref  *lifecycle.Ref
+	// passwordChanged: the spec's cloud-init password differs from the state's.
+	passwordChanged bool
 }
 
 // chainKey carries the IDs being built by one call chain, to report a cycle

@@ -261,6 +261,7 @@ func (r *GuestResource) Update(ctx context.Context, req resource.UpdateRequest, 
 		resp.Diagnostics.AddError("Unable to update "+label, err.Error())
 		return
 	}
+	in.passwordChanged = cloudInitPassword(ctx, plan.Spec) != cloudInitPassword(ctx, state.Spec)
 	out, err := r.cfg.apply(ctx, env, in)
 	if !out.Exists {
 		out.Ref, out.Exists, out.Records = ref, true, in.prev
@@ -323,4 +324,14 @@ func (r *GuestResource) ImportState(ctx context.Context, req resource.ImportStat
 	}
 	raw, _ := json.Marshal(importMarker{V: 1})
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, raw)...)
+}
+
+// cloudInitPassword is a spec's cloud-init password ("" when unset).
+func cloudInitPassword(ctx context.Context, spec types.Object) string {
+	if m := objAs[guestModel](ctx, spec); m != nil {
+		if ci := objAs[cloudInitModel](ctx, m.CloudInit); ci != nil {
+			return ci.Password.ValueString()
+		}
+	}
+	return ""
 }

@@ -134,9 +134,10 @@ func (c *ProviderConfig) options(ctx context.Context, in buildInput) (lifecycle.
 		AllowRestart: in.set.AllowRestart,
 		Provision: provision.Spec{GuestID: g.ID, GuestName: g.Name, GuestKind: string(g.Kind), Context: ctxJSON,
 			CommonUtils: common, Steps: steps, Secrets: secrets},
-		Checks:      checks,
-		Previous:    in.prev,
-		Description: desc,
+		Checks:          checks,
+		Previous:        in.prev,
+		Description:     desc,
+		PasswordChanged: in.passwordChanged,
 	}, nil
 }
 

@@ -75,6 +75,7 @@ func (r *GuestResource) Metadata(_ context.Context, req resource.MetadataRequest
 	resp.TypeName = req.ProviderTypeName + "_guest"
 }
 
+// Long by design: one declarative entry per attribute, read top to bottom.
 func (r *GuestResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	computedStr := func(d string) schema.StringAttribute {
 		return schema.StringAttribute{Computed: true, MarkdownDescription: d}

@@ -85,6 +85,7 @@ func (p *PhoenixProvider) Metadata(_ context.Context, _ provider.MetadataRequest
 	resp.Version = p.version
 }
 
+// Long by design: one declarative entry per attribute, read top to bottom.
 func (p *PhoenixProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Manages a Proxmox VE estate described by phoenix JSON configuration files: " +
@@ -259,6 +260,7 @@ type configError struct{ attr, msg string }
 
 // resolveConfig merges the provider block with the environment: attributes
 // win, environment variables fill what is unset.
+// Long by design: one setting after another, each from its attribute or its PROXMOX_VE_* variable.
 func resolveConfig(m providerModel, getenv func(string) string) (*ProviderConfig, *configError) {
 	str := func(v types.String, env string) string {
 		if !v.IsNull() && !v.IsUnknown() {

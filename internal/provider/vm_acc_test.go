@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestconf"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
@@ -388,6 +389,77 @@ resource "phoenix_guest" "tmpl" {
 				},
 				Config:      cfg,
 				ExpectError: regexpMust(`PVE cannot turn a template back into a VM`),
+			},
+		},
+	})
+}
+
+// A VM another tool built (through the API, no phoenix metadata), imported
+// with HCL that matches it: what PVE tells is read back (storage and size of
+// the boot disk, cores, memory, network, cloud-init user and keys), the
+// cloud image PVE cannot tell never forces a replacement, and the first plan
+// is in place only; after it, the plan is empty.
+func TestAccVM_importForeign(t *testing.T) {
+	sim := startVMSim(t)
+	ctx := context.Background()
+	err := sim.api.CreateVM(ctx, "pve", 8900, map[string]string{
+		"name": "legacy-vm", "cores": "2", "memory": "2048", "ostype": "l26", "scsihw": "virtio-scsi-pci",
+		"scsi0": "local-lvm:0,import-from=" + pvesim.DefaultCloudImage, "ide2": "local-lvm:cloudinit", "boot": "order=scsi0",
+		"net0": "virtio,bridge=vmbr0", "ipconfig0": "ip=10.0.0.90/24,gw=10.0.0.1", "ciuser": "ops", "agent": "enabled=1",
+		"sshkeys": guestconf.EncodeSSHKeys([]string{vmTestKey}), "tags": "handmade",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := pve.Ref{Node: "pve", Kind: pve.QEMU, ID: 8900}
+	if err := sim.api.Resize(ctx, ref, "scsi0", "12G"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.api.Start(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	cfg := sim.realProvider() + fmt.Sprintf(`
+resource "phoenix_guest" "legacy" {
+  spec = {
+    vmid = 8900, kind = "vm", name = "legacy-vm", os_type = "l26", cores = 2, memory_mb = 2048, disk_size_gb = 12
+    storage = "local-lvm", template_image = "noble-server-cloudimg-amd64.img"
+    network = { bridge = "vmbr0", ip = "10.0.0.90/24", gateway = "10.0.0.1" }
+    cloud_init = { username = "ops", ssh_authorized_keys = [%q] }
+  }
+}
+`, vmTestKey)
+	const addr = "phoenix_guest.legacy"
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             sim.checkGone(8900),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg, ResourceName: addr, ImportState: true, ImportStateId: "8900", ImportStatePersist: true,
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					a := states[0].Attributes
+					for k, want := range map[string]string{"spec.kind": "vm", "spec.storage": "local-lvm", "spec.disk_size_gb": "12",
+						"spec.cores": "2", "spec.memory_mb": "2048", "spec.network.ip": "10.0.0.90/24", "spec.cloud_init.username": "ops",
+						"spec.cloud_init.ssh_authorized_keys.0": vmTestKey, "status": "running"} {
+						if a[k] != want {
+							return fmt.Errorf("imported %s = %q, want %q", k, a[k], want)
+						}
+					}
+					return nil
+				},
+			},
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					if c := sim.config(t, 8900); c["tags"] != "handmade" {
+						return fmt.Errorf("the imported VM was recreated: %v", c)
+					}
+					return nil
+				},
 			},
 		},
 	})

@@ -26,6 +26,9 @@ type CloudInit struct {
 	SearchDomains []string
 	Network       []CloudInitNIC
 	InstanceID    string // default "iid-phoenix"
+	// PasswordHash is the user's password hash (user-data password), set in
+	// /etc/shadow; "" leaves the account locked.
+	PasswordHash string
 	// Packages are installed on first boot (user-data packages).
 	Packages []string
 	// RunCmd are shell lines run on first boot, after the packages (runcmd).
@@ -159,6 +162,11 @@ func applyUser(root string, ci CloudInit) error {
 	uid, gid, home, err := ensureUser(root, user)
 	if err != nil {
 		return err
+	}
+	if ci.PasswordHash != "" {
+		if err := setShadowHash(root, user, ci.PasswordHash); err != nil {
+			return err
+		}
 	}
 	if len(ci.SSHKeys) == 0 {
 		return nil
@@ -379,3 +387,22 @@ status)
 	;;
 esac
 `
+
+// setShadowHash puts hash in user's /etc/shadow entry (cloud-init's password).
+func setShadowHash(root, user, hash string) error {
+	if strings.ContainsAny(hash, ":\n") {
+		return fmt.Errorf("guestroot: invalid password hash for %s", user)
+	}
+	data, _, err := ReadFileIn(root, "/etc/shadow", 0)
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	for i, l := range lines {
+		if f := strings.Split(l, ":"); len(f) > 2 && f[0] == user {
+			f[1] = hash
+			lines[i] = strings.Join(f, ":")
+		}
+	}
+	return WriteFileIn(root, "/etc/shadow", []byte(strings.Join(lines, "\n")+"\n"), 0o640)
+}

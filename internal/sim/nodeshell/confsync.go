@@ -42,6 +42,7 @@ func idFromConfPath(p string) (int, bool) {
 // (and the /etc/pve/{lxc,qemu-server,local} links of this node). The
 // returned error lists what could not be synced; the caller shows it on the
 // session's stderr, as PVE warns about unparsable conf lines.
+// Long by design: one pass over /etc/pve in both directions under one lock, so no write slips between them.
 func (s *Server) syncNode(node string) error {
 	dir, err := s.cfg.Cluster.NodeRoot(node)
 	if err != nil {

@@ -86,6 +86,7 @@ func paramErr(params map[string]string) *cliErr {
 // parse mirrors PVE::JSONSchema::get_options: Getopt::Long with '-' or '--'
 // prefixes, permuted non-options, '--' ending options, --opt=value, unique
 // abbreviations and case-insensitive names; then positional assignment.
+// Long by design: one getopt pass mirroring PVE's CLIHandler, kept whole so its order of checks (and errors) stays PVE's.
 func (c *cmdSpec) parse(argv []string) (*parsedArgs, *cliErr) {
 	kinds := map[string]bool{} // name -> value is optional (booleans, interactive)
 	for _, o := range c.strs {

@@ -73,6 +73,7 @@ type cloudConfig struct {
 	User     yaml.Node   `yaml:"user"`
 	Users    []yaml.Node `yaml:"users"`
 	Keys     []string    `yaml:"ssh_authorized_keys"`
+	Password string      `yaml:"password"`
 	Packages []yaml.Node `yaml:"packages"`
 	RunCmd   []yaml.Node `yaml:"runcmd"`
 }
@@ -101,6 +102,9 @@ func parseUserData(text string, ci *guestroot.CloudInit) error {
 		ci.User = u.Name
 	}
 	ci.SSHKeys = append(ci.SSHKeys, cc.Keys...)
+	if strings.HasPrefix(cc.Password, "$") {
+		ci.PasswordHash = cc.Password // a hash, as PVE's and the provider's user-data carry
+	}
 	for _, n := range cc.Users {
 		var u struct {
 			Name string   `yaml:"name"`
