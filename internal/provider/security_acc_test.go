@@ -119,6 +119,12 @@ func TestAccSecurity_secretsStayOut(t *testing.T) {
 		t.Fatalf("the context file must hold what the config puts there:\n%s", seen["CT 560's context file"])
 	}
 	seen["VM 8560's cloud-init user-data"] = string(snippet(t, sim, 8560))
+	if h := sim.config(t, 8560)["cipassword"]; h != "**********" {
+		t.Errorf("PVE's config must show the cloud-init password masked, shows %q", h)
+	}
+	if !strings.Contains(seen["VM 8560's cloud-init user-data"], "$6$") {
+		t.Errorf("the user-data must carry the password as a SHA-512 crypt hash:\n%s", seen["VM 8560's cloud-init user-data"])
+	}
 	// A failed login's diagnostics: a wrong root password.
 	bad := strings.Replace(mainTF, fmt.Sprintf("api_token      = %q\n", token), "", 1)
 	bad = strings.Replace(bad, fmt.Sprintf("password       = %q", sim.srv.Password()), `password       = "wrong-pw-5b1e"`, 1)
