@@ -3,7 +3,6 @@
 package provider
 
 import (
-	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -135,6 +134,6 @@ func TestEveryValidatedAttributeHasACase(t *testing.T) {
 	}
 	t.Logf("%d validated attributes, %d invalid-value cases", len(paths), len(wants))
 	if len(wants) < 60 {
-		t.Fatal(fmt.Sprintf("want at least 60 distinct bad inputs, have %d", len(wants)))
+		t.Fatalf("want at least 60 distinct bad inputs, have %d", len(wants))
 	}
 }

@@ -261,7 +261,6 @@ func TestAccLeastPrivilege_eachGuidePrivilegeIsNeeded(t *testing.T) {
 	id := 700
 	for _, role := range g.order {
 		for _, priv := range g.roles[role] {
-			role, priv := role, priv
 			want := regexp.MustCompile(`Permission\s+check\s+failed\s+\(/[^,]*,\s+[^)]*` + regexp.QuoteMeta(priv) + `[|)]`)
 			if priv == "VM.Allocate" {
 				// create_vm's VM.Allocate check names neither path nor privilege
