@@ -148,6 +148,7 @@ type initStatus struct {
 // fresh mount, PID, UTS, IPC (and network, user) namespaces, private mount
 // propagation, pivot_root into root, /proc and a minimal /dev mounted fresh.
 // It refuses (ErrUnsupported) rather than ever running against the host's /.
+// Long by design: the isolated exec's steps in order (pipes, init, wait, result), each depending on the last.
 func ExecIn(ctx context.Context, root string, req ExecRequest) (ExecResult, error) {
 	if err := Supported(); err != nil {
 		return ExecResult{}, err

@@ -76,6 +76,7 @@ func qmConfig(c *call, p *parsedArgs) int {
 
 // qmGuestExec: `qm guest exec` prints the agent's exec-status as JSON and
 // exits 0 whatever the command's exit code (as qm does).
+// Long by design: qm guest exec's options and output in PVE's order.
 func qmGuestExec(c *call, p *parsedArgs) int {
 	spec := qmExecSpec()
 	id, perr := p.vmid()
