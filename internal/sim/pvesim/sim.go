@@ -22,6 +22,7 @@ import (
 //	POST   /_sim/nodes/{node}     {"down": true}
 //	POST   /_sim/agent            {"vmid": 100, "down": true, "exec_hang": true}
 //	POST   /_sim/ssh              {"drop_next": 1, "change_host_key": true}
+//
 // Long by design: one switch over the control API's routes, each a few lines.
 func (s *Server) serveSim(w http.ResponseWriter, r *http.Request) {
 	a, err := s.auth.authenticate(r)
