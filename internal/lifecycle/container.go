@@ -197,19 +197,6 @@ func applyRawLXC(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest, cf
 	return true, setRawLXC(ctx, env, ref, raw, lines)
 }
 
-// startWithRetry retries a start that failed for a transient reason (a lock
-// still held by the previous task, a busy node), a few times.
-func startWithRetry(ctx context.Context, env Env, ref pve.Ref) error {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		if err = env.API.Start(ctx, ref); err == nil || !pve.IsTransient(err) {
-			return err
-		}
-		env.logf("%s: start failed (%v), retrying", ref, err)
-	}
-	return err
-}
-
 func provisionAndSnapshot(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts Options, running bool) (Outcome, error) {
 	ref := out.Ref
 	if scriptsPending(opts) {

@@ -74,8 +74,10 @@ func power(ctx context.Context, env Env, out Outcome, opts Options, running bool
 	var err error
 	switch {
 	case opts.Started && !running:
+		// The request mechanism already waits out locks and busy nodes and
+		// recovers a lost answer: a failure here is final.
 		env.logf("%s: starting", ref)
-		if err = startWithRetry(ctx, env, ref); err == nil {
+		if err = env.API.Start(ctx, ref); err == nil {
 			running = true
 		}
 	case !opts.Started && running:
