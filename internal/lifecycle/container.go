@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestconf"
@@ -267,15 +266,6 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // setRawLXC writes the raw lines and checks PVE took them: the file has no

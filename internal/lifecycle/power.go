@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestconf"
@@ -61,12 +63,12 @@ func power(ctx context.Context, env Env, out Outcome, opts Options, running bool
 	}
 	if len(pending) > 0 {
 		if opts.AllowRestart && opts.Started {
-			env.logf("%s: rebooting to apply %v", ref, keys(pending))
+			env.logf("%s: rebooting to apply %v", ref, slices.Sorted(maps.Keys(pending)))
 			if err := env.API.Reboot(ctx, ref); err != nil {
 				return out, running, err
 			}
 		} else {
-			out.PendingRestart = keys(pending)
+			out.PendingRestart = slices.Sorted(maps.Keys(pending))
 			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is running: %s take effect at its next restart (set allow_restart = true to restart it during apply)",
 				ref, strings.Join(out.PendingRestart, ", ")))
 		}
