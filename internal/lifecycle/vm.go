@@ -53,6 +53,7 @@ func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Out
 		if err := writeUserData(ctx, env, env.Node, g, settings); err != nil {
 			return out, err
 		}
+		settings.written = true
 		params := guestconf.VMCreateParams(g, source, settings.VMSettings)
 		if opts.Description != "" {
 			params["description"] = opts.Description
@@ -97,7 +98,7 @@ func convergeVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opt
 		return out, fmt.Errorf("%s cannot be changed in place: %s", ref, strings.Join(ch.Replace, "; "))
 	}
 	snippetChanged := false
-	if s.CICustom != "" && !isTemplate {
+	if s.CICustom != "" && !isTemplate && !s.written {
 		if snippetChanged, err = writeUserDataIfChanged(ctx, env, ref.Node, g, s); err != nil {
 			return out, err
 		}
