@@ -106,33 +106,17 @@ func desiredNet(g *phoenix.Guest, actual map[string]string) string {
 // DiffContainer computes the config changes that make actual match g.
 // Keys the model leaves unset are not managed.
 func DiffContainer(g *phoenix.Guest, actual map[string]string) Changes {
-	ch := Changes{Set: map[string]string{}}
+	ch := diffCommon(g, actual, "hostname")
 	want := func(k, v string) {
 		if actual[k] != v {
 			ch.Set[k] = v
 		}
-	}
-	if g.Name != "" {
-		want("hostname", g.Name)
-	}
-	if g.Cores != nil {
-		want("cores", strconv.FormatInt(*g.Cores, 10))
 	}
 	if g.MemoryMB != nil {
 		want("memory", strconv.FormatInt(*g.MemoryMB, 10))
 	}
 	if g.SwapMB != nil {
 		want("swap", strconv.FormatInt(*g.SwapMB, 10))
-	}
-	if g.StartAtBoot != nil {
-		if *g.StartAtBoot != (actual["onboot"] == "1") {
-			ch.Set["onboot"] = boolStr(*g.StartAtBoot)
-		}
-	}
-	if su := desiredStartup(g); su != nil {
-		if !sameMap(su, parseProps(actual["startup"], "order")) {
-			ch.Set["startup"] = formatProps(su, "", "order", "up")
-		}
 	}
 	if g.PctOptions != nil {
 		want := optionsMap(g.PctOptions)
@@ -158,22 +142,48 @@ func DiffContainer(g *phoenix.Guest, actual map[string]string) Changes {
 	if g.Unprivileged != nil && *g.Unprivileged != (actual["unprivileged"] == "1") {
 		ch.Replace = append(ch.Replace, "unprivileged cannot change on an existing container")
 	}
-	if g.DiskSizeGB != nil {
-		rootfs := parseProps(actual["rootfs"], "volume")
-		if have, ok := sizeGiB(rootfs["size"]); ok {
-			switch {
-			case *g.DiskSizeGB > have:
-				ch.Resize = append(ch.Resize, Resize{Disk: "rootfs", Size: fmt.Sprintf("%dG", *g.DiskSizeGB)})
-			case *g.DiskSizeGB < have:
-				ch.Replace = append(ch.Replace, fmt.Sprintf("rootfs would shrink from %dG to %dG; PVE only grows disks", have, *g.DiskSizeGB))
-			}
-		}
-	}
+	diffDiskSize(g, "rootfs", parseProps(actual["rootfs"], "volume")["size"], &ch)
 	diffMounts(g, actual, &ch)
 	if len(ch.Set) == 0 {
 		ch.Set = nil
 	}
 	return ch
+}
+
+// diffCommon starts the changes with the keys both kinds manage alike: the
+// name (under nameKey: hostname or name), cores, onboot and startup.
+func diffCommon(g *phoenix.Guest, actual map[string]string, nameKey string) Changes {
+	ch := Changes{Set: map[string]string{}}
+	if g.Name != "" && actual[nameKey] != g.Name {
+		ch.Set[nameKey] = g.Name
+	}
+	if g.Cores != nil {
+		if cores := strconv.FormatInt(*g.Cores, 10); actual["cores"] != cores {
+			ch.Set["cores"] = cores
+		}
+	}
+	if g.StartAtBoot != nil && *g.StartAtBoot != (actual["onboot"] == "1") {
+		ch.Set["onboot"] = boolStr(*g.StartAtBoot)
+	}
+	if su := desiredStartup(g); su != nil && !sameMap(su, parseProps(actual["startup"], "order")) {
+		ch.Set["startup"] = formatProps(su, "", "order", "up")
+	}
+	return ch
+}
+
+// diffDiskSize grows disk (whose size PVE reports as size) to the model's
+// size, or names the shrink PVE cannot do.
+func diffDiskSize(g *phoenix.Guest, disk, size string, ch *Changes) {
+	have, ok := sizeGiB(size)
+	if g.DiskSizeGB == nil || !ok {
+		return
+	}
+	switch want := *g.DiskSizeGB; {
+	case want > have:
+		ch.Resize = append(ch.Resize, Resize{Disk: disk, Size: fmt.Sprintf("%dG", want)})
+	case want < have:
+		ch.Replace = append(ch.Replace, fmt.Sprintf("%s would shrink from %dG to %dG; PVE only grows disks", disk, have, want))
+	}
 }
 
 func desiredStartup(g *phoenix.Guest) map[string]string {

@@ -1,7 +1,8 @@
 package guestconf
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,7 @@ func ObserveContainer(g *phoenix.Guest, o Observed) {
 		have := parseProps(c["features"], "")
 		if !sameMap(optionsMap(g.PctOptions), have) {
 			g.PctOptions = make([]string, 0, len(have))
-			for _, k := range sortedKeys(have) {
+			for _, k := range slices.Sorted(maps.Keys(have)) {
 				g.PctOptions = append(g.PctOptions, k+"="+have[k])
 			}
 		}
@@ -149,7 +150,7 @@ func observeFirewall(g *phoenix.Guest, o Observed) {
 func observeMounts(model []phoenix.MountPoint, c map[string]string) []phoenix.MountPoint {
 	byPath := map[string]map[string]string{}
 	var order []string
-	for _, k := range sortedKeys(c) {
+	for _, k := range slices.Sorted(maps.Keys(c)) {
 		if mpKeyRe.MatchString(k) {
 			p := parseProps(c[k], "volume")
 			byPath[p["mp"]] = p
@@ -201,13 +202,4 @@ func parseIntPtr(s string) *int64 {
 		return nil
 	}
 	return &n
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -166,32 +166,15 @@ func freeIDE(actual map[string]string) string {
 
 // DiffVM computes the config changes that make a VM's actual config match g.
 func DiffVM(g *phoenix.Guest, actual map[string]string, s VMSettings) Changes {
-	ch := Changes{Set: map[string]string{}}
-	want := func(k, v string) {
-		if actual[k] != v {
-			ch.Set[k] = v
-		}
-	}
-	if g.Name != "" {
-		want("name", g.Name)
-	}
-	if g.Cores != nil {
-		want("cores", strconv.FormatInt(*g.Cores, 10))
-	}
+	ch := diffCommon(g, actual, "name")
 	if g.MemoryMB != nil {
 		if parseProps(actual["memory"], "current")["current"] != strconv.FormatInt(*g.MemoryMB, 10) {
 			ch.Set["memory"] = strconv.FormatInt(*g.MemoryMB, 10)
 		}
 	}
-	if g.StartAtBoot != nil && *g.StartAtBoot != (actual["onboot"] == "1") {
-		ch.Set["onboot"] = boolStr(*g.StartAtBoot)
-	}
-	if su := desiredStartup(g); su != nil && !sameMap(su, parseProps(actual["startup"], "order")) {
-		ch.Set["startup"] = formatProps(su, "", "order", "up")
-	}
 	if g.OSType != "" {
-		if t, ok := VMOSType(g.OSType); ok {
-			want("ostype", t)
+		if t, ok := VMOSType(g.OSType); ok && actual["ostype"] != t {
+			ch.Set["ostype"] = t
 		}
 	}
 	if agent := parseProps(actual["agent"], "enabled"); agent["enabled"] != "1" {
@@ -202,17 +185,8 @@ func DiffVM(g *phoenix.Guest, actual map[string]string, s VMSettings) Changes {
 		ch.Set["net0"] = net
 	}
 	diffCloudInit(g, actual, s, &ch)
-	if g.DiskSizeGB != nil {
-		if disk := BootDisk(actual); disk != "" {
-			if have, ok := sizeGiB(parseProps(actual[disk], "file")["size"]); ok {
-				switch {
-				case *g.DiskSizeGB > have:
-					ch.Resize = append(ch.Resize, Resize{Disk: disk, Size: fmt.Sprintf("%dG", *g.DiskSizeGB)})
-				case *g.DiskSizeGB < have:
-					ch.Replace = append(ch.Replace, fmt.Sprintf("%s would shrink from %dG to %dG; PVE only grows disks", disk, have, *g.DiskSizeGB))
-				}
-			}
-		}
+	if disk := BootDisk(actual); disk != "" {
+		diffDiskSize(g, disk, parseProps(actual[disk], "file")["size"], &ch)
 	}
 	if len(ch.Set) == 0 {
 		ch.Set = nil

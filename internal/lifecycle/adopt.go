@@ -33,6 +33,11 @@ func Inspect(ctx context.Context, env Env, id int) (Found, error) {
 	if err != nil || !ok {
 		return Found{Ref: ref}, err
 	}
+	return inspectAt(ctx, env, ref)
+}
+
+// inspectAt is Inspect of the guest a fresh lookup just found at ref.
+func inspectAt(ctx context.Context, env Env, ref Ref) (Found, error) {
 	cfg, err := env.API.Config(ctx, ref)
 	if err != nil {
 		if pve.IsNotFound(err) {
@@ -128,7 +133,7 @@ func adopt(ctx context.Context, env Env, ref Ref, g *phoenix.Guest, opts *Option
 	if kindOf(ref) != g.Kind {
 		return kindMismatch(ref, g)
 	}
-	f, err := Inspect(ctx, env, g.ID)
+	f, err := inspectAt(ctx, env, ref) // the caller located it just now
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestconf"
@@ -86,27 +85,8 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 		return converge(ctx, env, out, g, opts, false)
 	}
 	if g.CloneFrom != nil {
-		src, ok, err := locateSource(ctx, env, *g.CloneFrom)
-		if err != nil {
+		if err := cloneGuest(ctx, env, g, opts, &out); err != nil {
 			return out, err
-		}
-		if !ok {
-			return out, fmt.Errorf("clone source %d does not exist: create it first (depends_on on its resource), or set the resource's estate so the provider builds it from the phoenix files", *g.CloneFrom)
-		}
-		if g.CloneSnapshot != "" {
-			snaps, err := env.API.Snapshots(ctx, src)
-			if err != nil {
-				return out, err
-			}
-			if !contains(snaps, g.CloneSnapshot) {
-				return out, fmt.Errorf("clone source %d has no snapshot %q yet: it is taken after the source is provisioned, so apply the source first", src.ID, g.CloneSnapshot)
-			}
-		}
-		env.logf("cloning %s into %d (snapshot %q)", src, g.ID, g.CloneSnapshot)
-		out.Ref, err = cloneOnto(ctx, env, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage, Full: true, Description: opts.Description})
-		out.Exists = guestExists(ctx, env, g.ID, &out)
-		if err != nil {
-			return out, fmt.Errorf("cloning %d from %d: %w", g.ID, src.ID, err)
 		}
 	} else {
 		tmpl, err := containerTemplate(env, g)
@@ -119,20 +99,12 @@ func CreateContainer(ctx context.Context, env Env, g *phoenix.Guest, opts Option
 			params["description"] = opts.Description
 		}
 		err = env.API.CreateContainer(ctx, env.Node, g.ID, params)
-		out.Exists = guestExists(ctx, env, g.ID, &out)
+		out.Exists = guestExists(ctx, env, g.ID, &out, err)
 		if err != nil {
 			return out, fmt.Errorf("creating CT %d: %w", g.ID, err)
 		}
 	}
 	return converge(ctx, env, out, g, opts, true)
-}
-
-// locateSource finds a clone source through the plan's shared cluster
-// listing: it existed before this create, and every write of this process
-// (an on-demand build of it included) refreshes the listing.
-func locateSource(ctx context.Context, env Env, id int) (pve.Ref, bool, error) {
-	r, ok, err := env.API.Guest(ctx, id)
-	return r.Ref, ok, err
 }
 
 // containerTemplate is pct create's ostemplate: the resolved volume, a volume
@@ -152,21 +124,6 @@ func containerTemplate(env Env, g *phoenix.Guest) (string, error) {
 		return g.Template, nil
 	}
 	return "", fmt.Errorf("no OS template for CT %d: set os_template (storage:vztmpl/file) or an absolute template path; %q is neither", g.ID, g.Template)
-}
-
-// guestExists records where the guest ended up, even after a failed task:
-// where it was created (one status request), else wherever the cluster
-// listing finds it (a clone PVE placed elsewhere).
-func guestExists(ctx context.Context, env Env, id int, out *Outcome) bool {
-	if _, err := env.API.Status(ctx, out.Ref); err == nil {
-		return true
-	}
-	ref, ok, err := env.API.Locate(ctx, id)
-	if err == nil && ok {
-		out.Ref = ref
-		return true
-	}
-	return false
 }
 
 // UpdateContainer brings an existing container to g.
@@ -201,17 +158,8 @@ func converge(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts 
 		return out, err
 	}
 	running := st.Status == "running"
-	if len(ch.Set) > 0 || len(ch.Delete) > 0 {
-		env.logf("%s: setting %v", ref, ch.Keys())
-		if err := env.API.UpdateConfig(ctx, ref, ch.Set, ch.Delete, cfg.Digest); err != nil {
-			return out, err
-		}
-	}
-	for _, r := range ch.Resize {
-		env.logf("%s: growing %s to %s", ref, r.Disk, r.Size)
-		if err := env.API.Resize(ctx, ref, r.Disk, r.Size); err != nil {
-			return out, err
-		}
+	if err := applyChanges(ctx, env, ref, ch, cfg.Digest); err != nil {
+		return out, err
 	}
 	rawChanged, err := applyRawLXC(ctx, env, ref, g, cfg, gpuDevices)
 	if err != nil {
@@ -248,22 +196,9 @@ func applyRawLXC(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest, cf
 	return true, setRawLXC(ctx, env, ref, raw, lines)
 }
 
-// startWithRetry retries a start that failed for a transient reason (a lock
-// still held by the previous task, a busy node), a few times.
-func startWithRetry(ctx context.Context, env Env, ref pve.Ref) error {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		if err = env.API.Start(ctx, ref); err == nil || !pve.IsTransient(err) {
-			return err
-		}
-		env.logf("%s: start failed (%v), retrying", ref, err)
-	}
-	return err
-}
-
 func provisionAndSnapshot(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts Options, running bool) (Outcome, error) {
 	ref := out.Ref
-	if len(provision.Pending(opts.Provision.Steps, opts.Previous)) > 0 || pruned(opts.Provision.Steps, opts.Previous) {
+	if scriptsPending(opts) {
 		if !running {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is not running: feature scripts were not run", ref))
 		} else {
@@ -279,35 +214,14 @@ func provisionAndSnapshot(ctx context.Context, env Env, out Outcome, g *phoenix.
 		}
 	}
 	if g.TemplateSnapshot != "" {
-		snaps, err := env.API.Snapshots(ctx, ref)
-		if err != nil {
+		if err := ensureSnapshot(ctx, env, ref, g.TemplateSnapshot); err != nil {
 			return out, err
-		}
-		if !contains(snaps, g.TemplateSnapshot) {
-			env.logf("%s: taking template snapshot %q", ref, g.TemplateSnapshot)
-			if err := env.API.Snapshot(ctx, ref, g.TemplateSnapshot, "phoenix: provisioned state for clones"); err != nil {
-				return out, err
-			}
 		}
 	}
 	if len(opts.Checks) > 0 && running && env.Shell != nil {
 		out.Checks = provision.RunChecks(ctx, ctTarget{shell: env.Shell, ref: ref}, opts.Provision, opts.Checks, provision.Wait, env.Log)
 	}
 	return out, nil
-}
-
-// pruned reports whether records exist for steps no longer configured.
-func pruned(steps []provision.Step, prev []provision.Record) bool {
-	names := map[string]bool{}
-	for _, s := range steps {
-		names[s.Name] = true
-	}
-	for _, r := range prev {
-		if !names[r.Name] {
-			return true
-		}
-	}
-	return false
 }
 
 // readContainer observes the container res into g: its config (values and
@@ -352,15 +266,6 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // setRawLXC writes the raw lines and checks PVE took them: the file has no

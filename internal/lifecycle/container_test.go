@@ -94,20 +94,28 @@ func TestDestroyHonoursProtection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := env.API.UpdateConfig(ctx, out.Ref, map[string]string{"protection": "1"}, nil, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := DestroyContainer(ctx, env, out.Ref); err == nil || !strings.Contains(err.Error(), "protection") {
-		t.Fatalf("want a protection refusal, got %v", err)
-	}
-	if err := env.API.UpdateConfig(ctx, out.Ref, nil, []string{"protection"}, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := DestroyContainer(ctx, env, out.Ref); err != nil {
-		t.Fatal(err)
-	}
+	destroyProtected(t, env, out.Ref, DestroyContainer)
 	if _, ok, err := env.API.Locate(ctx, 930); err != nil || ok {
 		t.Fatalf("guest still there: %v %v", ok, err)
+	}
+}
+
+// destroyProtected sets PVE's protection flag on ref and wants destroy
+// refused, then unsets it and wants destroy to succeed.
+func destroyProtected(t *testing.T, env Env, ref pve.Ref, destroy func(context.Context, Env, pve.Ref) error) {
+	t.Helper()
+	ctx := context.Background()
+	if err := env.API.UpdateConfig(ctx, ref, map[string]string{"protection": "1"}, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := destroy(ctx, env, ref); err == nil || !strings.Contains(err.Error(), "protection") {
+		t.Fatalf("protected %s: want a protection refusal, got %v", ref, err)
+	}
+	if err := env.API.UpdateConfig(ctx, ref, nil, []string{"protection"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := destroy(ctx, env, ref); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -3,14 +3,35 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestconf"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/provision"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 )
 
-// Steps both state machines share once the configuration is written.
+// Steps both state machines share once the configuration is diffed.
+
+// applyChanges writes the config changes in one update, guarded by the
+// digest of the config they were computed from, then grows the disks.
+func applyChanges(ctx context.Context, env Env, ref pve.Ref, ch guestconf.Changes, digest string) error {
+	if len(ch.Set) > 0 || len(ch.Delete) > 0 {
+		env.logf("%s: setting %v", ref, ch.Keys())
+		if err := env.API.UpdateConfig(ctx, ref, ch.Set, ch.Delete, digest); err != nil {
+			return err
+		}
+	}
+	for _, r := range ch.Resize {
+		env.logf("%s: growing %s to %s", ref, r.Disk, r.Size)
+		if err := env.API.Resize(ctx, ref, r.Disk, r.Size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // applyFirewall sets the guest firewall's switch and rules when g manages them.
 func applyFirewall(ctx context.Context, env Env, ref pve.Ref, g *phoenix.Guest) error {
@@ -42,12 +63,12 @@ func power(ctx context.Context, env Env, out Outcome, opts Options, running bool
 	}
 	if len(pending) > 0 {
 		if opts.AllowRestart && opts.Started {
-			env.logf("%s: rebooting to apply %v", ref, keys(pending))
+			env.logf("%s: rebooting to apply %v", ref, slices.Sorted(maps.Keys(pending)))
 			if err := env.API.Reboot(ctx, ref); err != nil {
 				return out, running, err
 			}
 		} else {
-			out.PendingRestart = keys(pending)
+			out.PendingRestart = slices.Sorted(maps.Keys(pending))
 			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is running: %s take effect at its next restart (set allow_restart = true to restart it during apply)",
 				ref, strings.Join(out.PendingRestart, ", ")))
 		}
@@ -55,8 +76,10 @@ func power(ctx context.Context, env Env, out Outcome, opts Options, running bool
 	var err error
 	switch {
 	case opts.Started && !running:
+		// The request mechanism already waits out locks and busy nodes and
+		// recovers a lost answer: a failure here is final.
 		env.logf("%s: starting", ref)
-		if err = startWithRetry(ctx, env, ref); err == nil {
+		if err = env.API.Start(ctx, ref); err == nil {
 			running = true
 		}
 	case !opts.Started && running:
@@ -65,6 +88,39 @@ func power(ctx context.Context, env Env, out Outcome, opts Options, running bool
 		}
 	}
 	return out, running, err
+}
+
+// scriptsPending reports whether provisioning has work: steps to run, or
+// records of steps no longer configured to drop.
+func scriptsPending(opts Options) bool {
+	return len(provision.Pending(opts.Provision.Steps, opts.Previous)) > 0 || pruned(opts.Provision.Steps, opts.Previous)
+}
+
+// pruned reports whether records exist for steps no longer configured.
+func pruned(steps []provision.Step, prev []provision.Record) bool {
+	names := map[string]bool{}
+	for _, s := range steps {
+		names[s.Name] = true
+	}
+	for _, r := range prev {
+		if !names[r.Name] {
+			return true
+		}
+	}
+	return false
+}
+
+// ensureSnapshot takes snapshot name once.
+func ensureSnapshot(ctx context.Context, env Env, ref pve.Ref, name string) error {
+	snaps, err := env.API.Snapshots(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if contains(snaps, name) {
+		return nil
+	}
+	env.logf("%s: taking template snapshot %q", ref, name)
+	return env.API.Snapshot(ctx, ref, name, "phoenix: provisioned state for clones")
 }
 
 // stop stops a running guest: a VM shuts down cleanly (stopped once the

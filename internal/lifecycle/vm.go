@@ -42,9 +42,7 @@ func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Out
 		return convergeVM(ctx, env, out, g, opts, settings, true)
 	}
 	if g.CloneFrom != nil {
-		err := cloneVM(ctx, env, g, opts)
-		out.Exists = guestExists(ctx, env, g.ID, &out)
-		if err != nil {
+		if err := cloneGuest(ctx, env, g, opts, &out); err != nil {
 			return out, err
 		}
 	} else {
@@ -55,48 +53,19 @@ func CreateVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) (Out
 		if err := writeUserData(ctx, env, env.Node, g, settings); err != nil {
 			return out, err
 		}
+		settings.written = true
 		params := guestconf.VMCreateParams(g, source, settings.VMSettings)
 		if opts.Description != "" {
 			params["description"] = opts.Description
 		}
 		env.logf("creating VM %d on %s from %s", g.ID, env.Node, source)
 		err = env.API.CreateVM(ctx, env.Node, g.ID, params)
-		out.Exists = guestExists(ctx, env, g.ID, &out)
+		out.Exists = guestExists(ctx, env, g.ID, &out, err)
 		if err != nil {
 			return out, fmt.Errorf("creating VM %d: %w", g.ID, err)
 		}
 	}
 	return convergeVM(ctx, env, out, g, opts, settings, true)
-}
-
-// cloneVM makes a full clone: of the template itself, or of the named
-// snapshot of a non-template source (PVE templates have no snapshots).
-func cloneVM(ctx context.Context, env Env, g *phoenix.Guest, opts Options) error {
-	src, ok, err := locateSource(ctx, env, *g.CloneFrom)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("clone source %d does not exist: create it first (the estate module builds clone sources first; by hand use depends_on)", *g.CloneFrom)
-	}
-	if src.Kind != pve.QEMU {
-		return fmt.Errorf("clone source %s is a container; a VM clones only a VM (clone_from_vmid)", src)
-	}
-	if g.CloneSnapshot != "" {
-		snaps, err := env.API.Snapshots(ctx, src)
-		if err != nil {
-			return err
-		}
-		if !contains(snaps, g.CloneSnapshot) {
-			return fmt.Errorf("clone source %d has no snapshot %q yet: it is taken after the source is provisioned, so apply the source first", src.ID, g.CloneSnapshot)
-		}
-	}
-	env.logf("cloning %s into %d (snapshot %q)", src, g.ID, g.CloneSnapshot)
-	if _, err = cloneOnto(ctx, env, src, pve.CloneOptions{NewID: g.ID, Name: g.Name, Snapshot: g.CloneSnapshot, Storage: g.Storage,
-		Full: true, Description: opts.Description}); err != nil {
-		return fmt.Errorf("cloning %d from %d: %w", g.ID, src.ID, err)
-	}
-	return nil
 }
 
 // UpdateVM brings an existing VM to g.
@@ -129,7 +98,7 @@ func convergeVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opt
 		return out, fmt.Errorf("%s cannot be changed in place: %s", ref, strings.Join(ch.Replace, "; "))
 	}
 	snippetChanged := false
-	if s.CICustom != "" && !isTemplate {
+	if s.CICustom != "" && !isTemplate && !s.written {
 		if snippetChanged, err = writeUserDataIfChanged(ctx, env, ref.Node, g, s); err != nil {
 			return out, err
 		}
@@ -139,21 +108,12 @@ func convergeVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opt
 		return out, err
 	}
 	running := st.Status == "running"
-	ciChanged := snippetChanged
-	if len(ch.Set) > 0 || len(ch.Delete) > 0 {
-		env.logf("%s: setting %v", ref, ch.Keys())
-		if err := env.API.UpdateConfig(ctx, ref, ch.Set, ch.Delete, cfg.Digest); err != nil {
-			return out, err
-		}
-		for _, k := range ch.Keys() {
-			ciChanged = ciChanged || guestconf.IsCloudInitKey(k)
-		}
+	if err := applyChanges(ctx, env, ref, ch, cfg.Digest); err != nil {
+		return out, err
 	}
-	for _, r := range ch.Resize {
-		env.logf("%s: growing %s to %s", ref, r.Disk, r.Size)
-		if err := env.API.Resize(ctx, ref, r.Disk, r.Size); err != nil {
-			return out, err
-		}
+	ciChanged := snippetChanged
+	for _, k := range ch.Keys() {
+		ciChanged = ciChanged || guestconf.IsCloudInitKey(k)
 	}
 	if err := applyFirewall(ctx, env, ref, g); err != nil {
 		return out, err

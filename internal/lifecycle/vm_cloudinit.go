@@ -17,6 +17,9 @@ type vmCloudInit struct {
 	guestconf.VMSettings
 	// Path is the snippet's file on the node ("" without a snippet).
 	Path string
+	// written says this apply wrote the snippet already (before creating
+	// the VM from its image), so converging need not compare it again.
+	written bool
 }
 
 // vmSettings finds the snippets storage a VM's user-data goes to (PVE has no

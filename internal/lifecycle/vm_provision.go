@@ -24,7 +24,7 @@ var agentBackoff = pve.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Se
 // finalises and converts the VM.
 func provisionVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, opts Options, running, fresh bool) (Outcome, error) {
 	ref := out.Ref
-	scripts := len(provision.Pending(opts.Provision.Steps, opts.Previous)) > 0 || pruned(opts.Provision.Steps, opts.Previous)
+	scripts := scriptsPending(opts)
 	if !running {
 		if scripts {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is not running: feature scripts were not run", ref))
@@ -71,19 +71,6 @@ func provisionVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, op
 		out.Template = true
 	}
 	return out, nil
-}
-
-// ensureSnapshot takes snapshot name once.
-func ensureSnapshot(ctx context.Context, env Env, ref pve.Ref, name string) error {
-	snaps, err := env.API.Snapshots(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if contains(snaps, name) {
-		return nil
-	}
-	env.logf("%s: taking template snapshot %q", ref, name)
-	return env.API.Snapshot(ctx, ref, name, "phoenix: provisioned state for clones")
 }
 
 // waitAgent pings the guest agent with backoff until it answers, leaving a

@@ -26,24 +26,29 @@ const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExamp
 // cloud-init user-data).
 func vmEnv(t *testing.T) (Env, *pvesim.Server) {
 	t.Helper()
-	return vmEnvFor(t, 300*time.Millisecond)
+	return vmEnvFor(t, pvesim.Options{AgentBootDelay: 300 * time.Millisecond})
 }
 
 // vmEnvB is vmEnv for benchmarks, with the simulator's default boot delay.
 func vmEnvB(b *testing.B) (Env, *pvesim.Server) {
 	b.Helper()
-	return vmEnvFor(b, pvesim.DefaultAgentBootDelay)
+	return vmEnvFor(b, pvesim.Options{AgentBootDelay: pvesim.DefaultAgentBootDelay})
 }
 
-func vmEnvFor(t testing.TB, bootDelay time.Duration) (Env, *pvesim.Server) {
+// vmEnvFor is vmEnv for a simulator started with opts: the shell reaches
+// every node, new guests go to the first.
+func vmEnvFor(t testing.TB, opts pvesim.Options) (Env, *pvesim.Server) {
 	t.Helper()
-	srv := pvesimtest.StartReal(t, pvesim.Options{AgentBootDelay: bootDelay})
+	srv := pvesimtest.StartReal(t, opts)
 	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
 	if err != nil {
 		t.Fatal(err)
 	}
-	shell, err := pve.NewShell(pve.SSHConfig{Username: srv.SSHUser(), Password: srv.SSHPassword(),
-		NodeAddresses: map[string]string{"pve": srv.SSHAddr("pve")}, HostKey: srv.SSHHostKey()})
+	addrs := map[string]string{}
+	for _, n := range srv.Nodes() {
+		addrs[n] = srv.SSHAddr(n)
+	}
+	shell, err := pve.NewShell(pve.SSHConfig{Username: srv.SSHUser(), Password: srv.SSHPassword(), NodeAddresses: addrs, HostKey: srv.SSHHostKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +57,7 @@ func vmEnvFor(t testing.TB, bootDelay time.Duration) (Env, *pvesim.Server) {
 	if err := api.API().Put(ctx, "/storage/local", map[string]string{"content": "iso,vztmpl,backup,import,snippets"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	return Env{API: api, Shell: shell, Node: "pve", Log: func(s string) { t.Logf("%s", s) }}, srv
+	return Env{API: api, Shell: shell, Node: srv.Nodes()[0], Log: func(s string) { t.Logf("%s", s) }}, srv
 }
 
 func vmGuest(id int, name string) *phoenix.Guest {
@@ -337,18 +342,7 @@ func TestVMDriftAndDestroy(t *testing.T) {
 	if _, err := srv.ReadNodeFile("pve", snippet, 0); err != nil {
 		t.Fatalf("snippet missing before destroy: %v", err)
 	}
-	if err := env.API.UpdateConfig(ctx, out.Ref, map[string]string{"protection": "1"}, nil, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := DestroyVM(ctx, env, out.Ref); err == nil || !strings.Contains(err.Error(), "protection") {
-		t.Fatalf("protected VM: %v", err)
-	}
-	if err := env.API.UpdateConfig(ctx, out.Ref, nil, []string{"protection"}, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := DestroyVM(ctx, env, out.Ref); err != nil {
-		t.Fatal(err)
-	}
+	destroyProtected(t, env, out.Ref, DestroyVM)
 	if _, ok, _ := env.API.Locate(ctx, 8600); ok {
 		t.Fatal("VM still exists")
 	}
@@ -428,22 +422,8 @@ func TestVMCloudInitPassword(t *testing.T) {
 // disks straight to another node, so the clone is made beside its source
 // and migrated; it ends up running on its own node with its own identity.
 func TestCloneToAnotherNode(t *testing.T) {
-	srv := pvesimtest.StartReal(t, pvesim.Options{Nodes: []string{"pve1", "pve2"}, AgentBootDelay: 100 * time.Millisecond})
-	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	shell, err := pve.NewShell(pve.SSHConfig{Username: srv.SSHUser(), Password: srv.SSHPassword(),
-		NodeAddresses: map[string]string{"pve1": srv.SSHAddr("pve1"), "pve2": srv.SSHAddr("pve2")}, HostKey: srv.SSHHostKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(shell.Close)
-	ctx := context.Background()
-	if err := api.API().Put(ctx, "/storage/local", map[string]string{"content": "iso,vztmpl,backup,import,snippets"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	env := Env{API: api, Shell: shell, Node: "pve1", Log: func(s string) { t.Logf("%s", s) }}
+	env, srv := vmEnvFor(t, pvesim.Options{Nodes: []string{"pve1", "pve2"}, AgentBootDelay: 100 * time.Millisecond})
+	api, ctx := env.API, context.Background()
 	tmpl := vmGuest(8000, "tmpl")
 	tmpl.IsTemplate = true
 	if _, err := CreateVM(ctx, env, tmpl, vmOpts(tmpl)); err != nil {

@@ -157,14 +157,11 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, cla
 			continue
 		case f == failLock:
 			lockErr = err
-			if lockSince.IsZero() {
-				lockSince = time.Now()
-			}
-			if lerr := c.lockExpired(path, lockSince, err); lerr != nil {
+			c.stats.retries.Add(1)
+			if lerr := c.lockPause(ctx, path, &lockSince, err); lerr != nil {
 				return lerr
 			}
-			c.stats.lockRetries.Add(1)
-			delay = lockDelay(time.Since(lockSince))
+			continue
 		case f == failUnsent || f == failBusy || (f == failLost && class < classOnce):
 			if time.Since(start) > c.retryFor {
 				return &GaveUpError{Err: requestError(method, path, err), After: c.retryFor}
@@ -287,6 +284,24 @@ func (c *Client) lockExpired(path string, since time.Time, err error) error {
 		return nil
 	}
 	return c.lockError(path, err, time.Since(since), nil)
+}
+
+// lockPause waits before a request refused by a lock (err) is repeated:
+// since is when the refusals began (set by the first). The wait ends with a
+// *LockError once the lock stayed with others for LockWait (lockExpired),
+// or when ctx ends.
+func (c *Client) lockPause(ctx context.Context, path string, since *time.Time, err error) error {
+	if since.IsZero() {
+		*since = time.Now()
+	}
+	if lerr := c.lockExpired(path, *since, err); lerr != nil {
+		return lerr
+	}
+	c.stats.lockRetries.Add(1)
+	if werr := wait(ctx, lockDelay(time.Since(*since))); werr != nil {
+		return c.lockError(path, err, time.Since(*since), werr)
+	}
+	return nil
 }
 
 // LockError is a lock wait that ended: the guest, PVE's refusal and how long

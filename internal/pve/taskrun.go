@@ -75,16 +75,9 @@ func (c *Client) runTask(ctx context.Context, op taskOp) error {
 			return err
 		}
 		// The worker could not take a lock, so it did nothing: start it again.
-		if lockSince.IsZero() {
-			lockSince = time.Now()
-		}
 		lockErr := &APIError{Status: 500, Msg: lockRE.FindString(te.ExitStatus)}
-		if lerr := c.lockExpired(op.path, lockSince, lockErr); lerr != nil {
+		if lerr := c.lockPause(ctx, op.path, &lockSince, lockErr); lerr != nil {
 			return lerr
-		}
-		c.stats.lockRetries.Add(1)
-		if werr := wait(ctx, lockDelay(time.Since(lockSince))); werr != nil {
-			return c.lockError(op.path, lockErr, time.Since(lockSince), werr)
 		}
 	}
 }

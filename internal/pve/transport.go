@@ -112,11 +112,7 @@ func unsent(err error) bool {
 		return true
 	}
 	var rh tls.RecordHeaderError
-	var ua x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ci x509.CertificateInvalidError
-	var cv *tls.CertificateVerificationError
-	return errors.As(err, &rh) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &cv)
+	return errors.As(err, &rh) || tlsRefused(err)
 }
 
 // tlsRefused reports a certificate the client does not trust: never retried.
