@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/guestconf"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/provision"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
@@ -49,7 +50,7 @@ func inspectAt(ctx context.Context, env Env, ref Ref) (Found, error) {
 	f.Meta, f.MetaErr = ParseDescription(cfg.Values["description"])
 	root := cfg.Values["rootfs"]
 	if ref.Kind == pve.QEMU {
-		root = cfg.Values["scsi0"]
+		root = cfg.Values[guestconf.BootDisk(cfg.Values)]
 	}
 	vol, _, _ := strings.Cut(root, ",")
 	if sid, _, ok := strings.Cut(vol, ":"); ok && !strings.HasPrefix(vol, "/") {

@@ -448,3 +448,18 @@ func TestCloneToAnotherNode(t *testing.T) {
 		t.Fatalf("clone hostname %q", got)
 	}
 }
+
+// Inspect reports the storage of the disk a VM boots from, as Read does, so a
+// VM made by another tool with its disk on virtio0 imports with its storage.
+func TestInspectVMBootDiskStorage(t *testing.T) {
+	env, _ := vmEnv(t)
+	ctx := context.Background()
+	params := map[string]string{"name": "foreign", "virtio0": "local-lvm:4", "boot": "order=virtio0", "memory": "512"}
+	if err := env.API.CreateVM(ctx, env.Node, 8300, params); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Inspect(ctx, env, 8300)
+	if err != nil || !f.Exists || f.Storage != "local-lvm" {
+		t.Fatalf("inspect: exists=%v storage=%q err=%v, want the boot disk's storage local-lvm", f.Exists, f.Storage, err)
+	}
+}
