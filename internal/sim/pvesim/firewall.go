@@ -198,8 +198,8 @@ func (s *Server) fwOptionsGet(r *request) (any, error) {
 func (s *Server) fwOptionsPut(r *request) (any, error) {
 	ep := fwOptionsEndpoint(r)
 	return s.withFW(r, true, func(sc fwScope) (any, error) {
-		if d := r.str("digest"); d != "" && d != objectDigest(sc.fw.Options) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, objectDigest(sc.fw.Options)); err != nil {
+			return nil, err
 		}
 		for _, k := range splitList(r.str("delete")) {
 			if !isFWOption(ep, k) {
@@ -312,8 +312,8 @@ func (s *Server) fwRulePut(r *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d := r.str("digest"); d != "" && d != listDigest(rules) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(rules)); err != nil {
+			return nil, err
 		}
 		pos, err := fwPos(r, rules)
 		if err != nil {
@@ -364,8 +364,8 @@ func (s *Server) fwRuleDelete(r *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d := r.str("digest"); d != "" && d != listDigest(rules) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(rules)); err != nil {
+			return nil, err
 		}
 		pos, err := fwPos(r, rules)
 		if err != nil {

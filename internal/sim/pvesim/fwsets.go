@@ -47,8 +47,8 @@ func (s *Server) fwGroupCreate(r *request) (any, error) {
 			sc.fw.Groups[name] = &FWGroup{Comment: r.str("comment")}
 			return nil, nil
 		}
-		if d := r.str("digest"); d != "" && d != listDigest(stripDigest(groupList(sc.fw))) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(stripDigest(groupList(sc.fw)))); err != nil {
+			return nil, err
 		}
 		old := sc.fw.Groups[rename]
 		if old == nil {
@@ -143,8 +143,8 @@ func (s *Server) fwIPSetCreate(r *request) (any, error) {
 			sc.fw.IPSets[name] = &FWIPSet{Comment: r.str("comment")}
 			return nil, nil
 		}
-		if d := r.str("digest"); d != "" && d != listDigest(stripDigest(ipsetList(sc.fw))) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(stripDigest(ipsetList(sc.fw)))); err != nil {
+			return nil, err
 		}
 		set := sc.fw.IPSets[rename]
 		if set == nil {
@@ -303,8 +303,8 @@ func (s *Server) fwIPPut(r *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d := r.str("digest"); d != "" && d != listDigest(ipEntries(set)) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(ipEntries(set))); err != nil {
+			return nil, err
 		}
 		i, err := ipEntry(r, set)
 		if err != nil {
@@ -322,8 +322,8 @@ func (s *Server) fwIPDelete(r *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d := r.str("digest"); d != "" && d != listDigest(ipEntries(set)) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(ipEntries(set))); err != nil {
+			return nil, err
 		}
 		var keep []FWIPEntry
 		for _, e := range set.Entries {
@@ -399,8 +399,8 @@ func (s *Server) fwAliasGet(r *request) (any, error) {
 // moves it.
 func (s *Server) fwAliasPut(r *request) (any, error) {
 	return s.withFW(r, true, func(sc fwScope) (any, error) {
-		if d := r.str("digest"); d != "" && d != listDigest(aliasList(sc.fw)) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(aliasList(sc.fw))); err != nil {
+			return nil, err
 		}
 		name := strings.ToLower(r.vars["name"])
 		if sc.fw.Aliases[name] == nil {
@@ -423,8 +423,8 @@ func (s *Server) fwAliasPut(r *request) (any, error) {
 // fwAliasDelete is DELETE .../aliases/{name}; an absent alias is no error.
 func (s *Server) fwAliasDelete(r *request) (any, error) {
 	return s.withFW(r, true, func(sc fwScope) (any, error) {
-		if d := r.str("digest"); d != "" && d != listDigest(aliasList(sc.fw)) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(aliasList(sc.fw))); err != nil {
+			return nil, err
 		}
 		delete(sc.fw.Aliases, strings.ToLower(r.vars["name"]))
 		return nil, nil

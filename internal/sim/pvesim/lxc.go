@@ -241,8 +241,8 @@ func (s *Server) lxcConfigPut(r *request) (any, error) {
 		if err := g.checkLock(); err != nil {
 			return nil, err
 		}
-		if d := r.str("digest"); d != "" && d != g.digest() {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, g.digest()); err != nil {
+			return nil, err
 		}
 		if err := checkCTPerm(r, g.Config, nil, del); err != nil {
 			return nil, err

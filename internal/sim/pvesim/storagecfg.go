@@ -168,8 +168,8 @@ func (s *Server) updateStorage(r *request) (*Storage, error) {
 	if st == nil {
 		return nil, die("storage '%s' does not exist", r.vars["storage"])
 	}
-	if d := r.str("digest"); d != "" && d != s.storageDigest() {
-		return nil, die("detected modified configuration - file changed by other user? Try again.")
+	if err := assertUnmodified(r, s.storageDigest()); err != nil {
+		return nil, err
 	}
 	opts := storageOptions[st.Type]
 	set := map[string]string{}
