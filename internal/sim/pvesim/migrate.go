@@ -244,10 +244,7 @@ func (s *Server) moveGuest(ctx context.Context, g *Guest, a migrateArgs, t *Task
 	delete(g.Config, "lock")
 	if restart {
 		t.Logf("start container on target node")
-		if err := s.runtime.Start(ctx, g.ref()); err != nil {
-			return err
-		}
-		g.Running, g.StartTime = true, time.Now().Unix()
+		return s.bootGuest(ctx, g) // a CT: its bootRef is its ref
 	}
 	return nil
 }
