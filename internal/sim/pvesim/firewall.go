@@ -338,7 +338,7 @@ func (s *Server) fwRulePut(r *request) (any, error) {
 			set(moved)
 			return nil, nil
 		}
-		edited := copyRuleData(copyRule(rule), r)
+		edited := copyRuleData(copyMap(rule), r)
 		for _, k := range splitList(r.str("delete")) {
 			if !fwRuleProps[k] {
 				return nil, paramErr(map[string]string{"delete": fmt.Sprintf("no such property ('%s')", k)})
@@ -380,14 +380,6 @@ func (s *Server) fwRuleDelete(r *request) (any, error) {
 var fwRuleProps = map[string]bool{"type": true, "action": true, "macro": true, "iface": true, "source": true,
 	"dest": true, "proto": true, "enable": true, "log": true, "sport": true, "dport": true, "comment": true,
 	"icmp-type": true}
-
-func copyRule(rule map[string]any) map[string]any {
-	c := make(map[string]any, len(rule))
-	for k, v := range rule {
-		c[k] = v
-	}
-	return c
-}
 
 // copyRuleData is copy_rule_data: given fields are set, "" or "-" clears
 // one; enable is kept as a .fw line stores it (0 or 1).

@@ -39,11 +39,7 @@ func (s *Server) guestSnapshot(vmid int) map[string]string {
 	if g == nil {
 		return nil
 	}
-	out := make(map[string]string, len(g.Config))
-	for k, v := range g.Config {
-		out[k] = v
-	}
-	return out
+	return copyMap(g.Config)
 }
 
 // sortedParams lists the request's parameters except skip, sorted (Perl's
