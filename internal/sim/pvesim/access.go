@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
 	"strings"
 )
 
@@ -227,13 +226,7 @@ func (s *Server) DeleteACL(path, ugid, role string) {
 func (s *Server) Privileges(user, path string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.st.privileges(user, normalizeACLPath(path))
-	out := make([]string, 0, len(p))
-	for k := range p {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return sortedKeys(s.st.privileges(user, normalizeACLPath(path)))
 }
 
 // normalizeACLPath is AccessControl::normalize_path: one leading slash, no

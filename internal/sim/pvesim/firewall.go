@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -384,12 +383,7 @@ var fwRuleProps = map[string]bool{"type": true, "action": true, "macro": true, "
 // copyRuleData is copy_rule_data: given fields are set, "" or "-" clears
 // one; enable is kept as a .fw line stores it (0 or 1).
 func copyRuleData(rule map[string]any, r *request) map[string]any {
-	keys := make([]string, 0, len(fwRuleProps))
-	for k := range fwRuleProps {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(fwRuleProps) {
 		if !r.has(k) {
 			continue
 		}

@@ -5,7 +5,6 @@ package pvesim
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
 )
 
@@ -442,11 +441,7 @@ func (s *Server) fwRefs(r *request) (any, error) {
 
 // fwMacroList is GET /cluster/firewall/macros (a hash: no order).
 func (s *Server) fwMacroList(r *request) (any, error) {
-	names := make([]string, 0, len(fwMacros))
-	for n := range fwMacros {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := sortedKeys(fwMacros)
 	out := make([]map[string]string, len(names))
 	for i, n := range names {
 		out[i] = map[string]string{"macro": n, "descr": fwMacros[n]}
