@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // StorageCluster is what pvesm and qm's disk import need beyond Cluster.
@@ -195,7 +196,7 @@ func pvesmFree(c *call, p *parsedArgs) int {
 	spec := p.spec
 	storage := p.opts["storage"]
 	if storage == "" { // real_volume_id: the volume ID must name it
-		sid, _, ok := cutVolID(p.pos["volume"])
+		sid, _, ok := strings.Cut(p.pos["volume"], ":")
 		if !ok {
 			return paramErr(map[string]string{"volume": "no storage specified - incomplete volume ID"}).print(c.stderr, spec)
 		}
@@ -226,15 +227,6 @@ func pvesmFree(c *call, p *parsedArgs) int {
 		return exitDie
 	}
 	return 0
-}
-
-func cutVolID(v string) (sid, name string, ok bool) {
-	for i := 0; i < len(v); i++ {
-		if v[i] == ':' {
-			return v[:i], v[i+1:], true
-		}
-	}
-	return "", "", false
 }
 
 func pvesmPath(c *call, p *parsedArgs) int {
