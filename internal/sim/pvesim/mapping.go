@@ -206,7 +206,7 @@ func (s *Server) checkDirMaps(maps []string) error {
 		if err != nil {
 			return err
 		}
-		fi, err := root.Stat(nodeRel(props["path"]))
+		fi, err := root.Stat(relPath(props["path"]))
 		root.Close()
 		switch {
 		case err != nil:
