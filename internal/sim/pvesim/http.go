@@ -300,7 +300,8 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	_ = rw.Flush()
 }
 
-func (s *Server) handle(method, tmpl string, h handlerFunc) {
+// handle registers a route and returns it for flags such as noAuth.
+func (s *Server) handle(method, tmpl string, h handlerFunc) *route {
 	segs := strings.Split(strings.Trim(tmpl, "/"), "/")
 	lit := 0
 	for _, sg := range segs {
@@ -308,7 +309,9 @@ func (s *Server) handle(method, tmpl string, h handlerFunc) {
 			lit++
 		}
 	}
-	s.routes = append(s.routes, &route{method: method, tmpl: tmpl, segs: segs, literals: lit, h: h})
+	rt := &route{method: method, tmpl: tmpl, segs: segs, literals: lit, h: h}
+	s.routes = append(s.routes, rt)
+	return rt
 }
 
 // match finds the route for method and escaped path; literal segments win
