@@ -51,6 +51,7 @@ func (c *cmdSpec) usage() string {
 }
 
 type parsedArgs struct {
+	spec  *cmdSpec // the command's, for printing its errors with usage
 	pos   map[string]string
 	extra []string
 	opts  map[string]string // booleans normalised to "1"/"0"
@@ -99,7 +100,7 @@ func (c *cmdSpec) parse(argv []string) (*parsedArgs, *cliErr) {
 	for _, o := range c.lists {
 		isList[o] = true
 	}
-	p := &parsedArgs{pos: map[string]string{}, opts: map[string]string{}}
+	p := &parsedArgs{spec: c, pos: map[string]string{}, opts: map[string]string{}}
 	var rest []string
 	var warn strings.Builder
 	bad := false

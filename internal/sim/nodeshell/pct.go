@@ -77,7 +77,7 @@ func pctSetSpec() *cmdSpec {
 }
 
 func pctExec(c *call, p *parsedArgs) int {
-	spec := pctCommands()["exec"].spec
+	spec := p.spec
 	id, perr := p.vmid()
 	if perr != nil {
 		return perr.print(c.stderr, spec)
@@ -123,7 +123,7 @@ func pctExec(c *call, p *parsedArgs) int {
 func pctStatus(c *call, p *parsedArgs) int {
 	id, perr := p.vmid()
 	if perr != nil {
-		return perr.print(c.stderr, pctCommands()["status"].spec)
+		return perr.print(c.stderr, p.spec)
 	}
 	g, ok := c.guest(id, "lxc")
 	if !ok {
@@ -147,7 +147,7 @@ func pctStatus(c *call, p *parsedArgs) int {
 }
 
 func pctConfig(c *call, p *parsedArgs) int {
-	return c.printConf(p, pctCommands()["config"].spec, "lxc")
+	return c.printConf(p, "lxc")
 }
 
 func pctSet(c *call, p *parsedArgs) int {
@@ -175,7 +175,7 @@ func pctSet(c *call, p *parsedArgs) int {
 }
 
 func pctSnapshot(c *call, p *parsedArgs) int {
-	spec := pctCommands()["snapshot"].spec
+	spec := p.spec
 	id, perr := p.vmid()
 	if perr != nil {
 		return perr.print(c.stderr, spec)
@@ -190,7 +190,7 @@ func pctSnapshot(c *call, p *parsedArgs) int {
 }
 
 func pctListSnapshot(c *call, p *parsedArgs) int {
-	spec := pctCommands()["listsnapshot"].spec
+	spec := p.spec
 	id, perr := p.vmid()
 	if perr != nil {
 		return perr.print(c.stderr, spec)
@@ -210,7 +210,7 @@ func pctStart(c *call, p *parsedArgs) int { return pctPower(c, p, "start") }
 func pctStop(c *call, p *parsedArgs) int  { return pctPower(c, p, "stop") }
 
 func pctPower(c *call, p *parsedArgs, op string) int {
-	spec := pctCommands()[op].spec
+	spec := p.spec
 	id, perr := p.vmid()
 	if perr != nil {
 		return perr.print(c.stderr, spec)
@@ -237,7 +237,7 @@ func (c *call) runningHere(id int) bool {
 // pctPush: failures inside the worker are printed but pct exits 0, because
 // the push command has no $upid_exit (as in PVE).
 func pctPush(c *call, p *parsedArgs) int {
-	spec := pctCommands()["push"].spec
+	spec := p.spec
 	id, perr := p.vmid()
 	if perr != nil {
 		return perr.print(c.stderr, spec)
@@ -273,7 +273,7 @@ func pctPush(c *call, p *parsedArgs) int {
 }
 
 func pctPull(c *call, p *parsedArgs) int {
-	spec := pctCommands()["pull"].spec
+	spec := p.spec
 	id, perr := p.vmid()
 	if perr != nil {
 		return perr.print(c.stderr, spec)

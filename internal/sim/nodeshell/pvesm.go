@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // StorageCluster is what pvesm and qm's disk import need beyond Cluster.
@@ -100,15 +101,14 @@ func (c *call) api(spec *cmdSpec, method, path string, params map[string]string)
 }
 
 func pvesmSet(c *call, p *parsedArgs) int {
-	spec := pvesmSetSpec()
-	if _, ok := c.api(spec, "PUT", "/storage/"+p.pos["storage"], p.opts); !ok {
+	if _, ok := c.api(p.spec, "PUT", "/storage/"+p.pos["storage"], p.opts); !ok {
 		return exitDie
 	}
 	return 0
 }
 
 func pvesmStatus(c *call, p *parsedArgs) int {
-	spec := pvesmCommands()["status"].spec
+	spec := p.spec
 	out, ok := c.api(spec, "GET", "/nodes/"+c.node+"/storage", p.opts)
 	if !ok {
 		return exitDie
@@ -141,7 +141,7 @@ func pvesmStatus(c *call, p *parsedArgs) int {
 }
 
 func pvesmList(c *call, p *parsedArgs) int {
-	spec := pvesmCommands()["list"].spec
+	spec := p.spec
 	out, ok := c.api(spec, "GET", "/nodes/"+c.node+"/storage/"+p.pos["storage"]+"/content", p.opts)
 	if !ok {
 		return exitDie
@@ -177,7 +177,7 @@ func sizeStr(e map[string]any) string {
 }
 
 func pvesmAlloc(c *call, p *parsedArgs) int {
-	spec := pvesmCommands()["alloc"].spec
+	spec := p.spec
 	params := map[string]string{"vmid": p.pos["vmid"], "filename": p.pos["filename"], "size": p.pos["size"]}
 	if f, ok := p.opts["format"]; ok {
 		params["format"] = f
@@ -193,10 +193,10 @@ func pvesmAlloc(c *call, p *parsedArgs) int {
 // pvesmFree runs Content.pm delete's worker in the foreground, as the CLI
 // does: its log is the output.
 func pvesmFree(c *call, p *parsedArgs) int {
-	spec := pvesmCommands()["free"].spec
+	spec := p.spec
 	storage := p.opts["storage"]
 	if storage == "" { // real_volume_id: the volume ID must name it
-		sid, _, ok := cutVolID(p.pos["volume"])
+		sid, _, ok := strings.Cut(p.pos["volume"], ":")
 		if !ok {
 			return paramErr(map[string]string{"volume": "no storage specified - incomplete volume ID"}).print(c.stderr, spec)
 		}
@@ -229,17 +229,8 @@ func pvesmFree(c *call, p *parsedArgs) int {
 	return 0
 }
 
-func cutVolID(v string) (sid, name string, ok bool) {
-	for i := 0; i < len(v); i++ {
-		if v[i] == ':' {
-			return v[:i], v[i+1:], true
-		}
-	}
-	return "", "", false
-}
-
 func pvesmPath(c *call, p *parsedArgs) int {
-	spec := pvesmCommands()["path"].spec
+	spec := p.spec
 	sc, ok := c.storageCluster(spec)
 	if !ok {
 		return exitDie

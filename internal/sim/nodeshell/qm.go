@@ -70,8 +70,7 @@ func qmStatus(c *call, p *parsedArgs) int {
 }
 
 func qmConfig(c *call, p *parsedArgs) int {
-	m, _ := qmCommands()
-	return c.printConf(p, m["config"].spec, "qemu")
+	return c.printConf(p, "qemu")
 }
 
 // qmGuestExec: `qm guest exec` prints the agent's exec-status as JSON and

@@ -169,7 +169,8 @@ func (c *call) guest(id int, kind string) (GuestInfo, bool) {
 }
 
 // printConf implements `pct config` / `qm config`.
-func (c *call) printConf(p *parsedArgs, spec *cmdSpec, kind string) int {
+func (c *call) printConf(p *parsedArgs, kind string) int {
+	spec := p.spec
 	id, perr := p.vmid()
 	if perr != nil {
 		return perr.print(c.stderr, spec)

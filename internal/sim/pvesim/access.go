@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
 	"strings"
-	"time"
 )
 
 // The permission model: user.cfg's users, API tokens (token.cfg's secrets),
@@ -228,13 +226,7 @@ func (s *Server) DeleteACL(path, ugid, role string) {
 func (s *Server) Privileges(user, path string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.st.privileges(user, normalizeACLPath(path))
-	out := make([]string, 0, len(p))
-	for k := range p {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return sortedKeys(s.st.privileges(user, normalizeACLPath(path)))
 }
 
 // normalizeACLPath is AccessControl::normalize_path: one leading slash, no
@@ -353,17 +345,6 @@ func (s *Server) login(username, password string) (map[string]any, error) {
 		return s.auth.issue(user), nil
 	}
 	return s.auth.login(username, password)
-}
-
-// issue mints a ticket for an authenticated user, as login does.
-func (a *authenticator) issue(user string) map[string]any {
-	now := time.Now()
-	ticket := fmt.Sprintf("PVE:%s:%08X::%s", user, now.Unix(), randomB64(256))
-	csrf := fmt.Sprintf("%08X:%s", now.Unix(), randomB64(32))
-	a.mu.Lock()
-	a.tickets[ticket] = ticketInfo{user: user, csrf: csrf, expires: now.Add(a.lifetime)}
-	a.mu.Unlock()
-	return map[string]any{"username": user, "ticket": ticket, "CSRFPreventionToken": csrf, "cap": map[string]any{}}
 }
 
 // serveSimAccess is /_sim/access: the permission model over HTTP, as pveum

@@ -104,14 +104,7 @@ func (a *authenticator) login(username, password string) (map[string]any, error)
 	if !ok {
 		return nil, &apiError{Status: 401, Msg: "authentication failure"}
 	}
-	now := time.Now()
-	ticket := fmt.Sprintf("PVE:%s:%08X::%s", user, now.Unix(), randomB64(256))
-	csrf := fmt.Sprintf("%08X:%s", now.Unix(), randomB64(32))
-	a.mu.Lock()
-	a.tickets[ticket] = ticketInfo{user: user, csrf: csrf, expires: now.Add(a.lifetime)}
-	a.mu.Unlock()
-	return map[string]any{"username": user, "ticket": ticket, "CSRFPreventionToken": csrf,
-		"cap": map[string]any{}}, nil
+	return a.issue(user), nil
 }
 
 func randomB64(nbytes int) string {
@@ -124,4 +117,15 @@ func randomB64(nbytes int) string {
 		b.WriteByte(alphabet[v%64])
 	}
 	return b.String()
+}
+
+// issue mints a ticket for an authenticated user.
+func (a *authenticator) issue(user string) map[string]any {
+	now := time.Now()
+	ticket := fmt.Sprintf("PVE:%s:%08X::%s", user, now.Unix(), randomB64(256))
+	csrf := fmt.Sprintf("%08X:%s", now.Unix(), randomB64(32))
+	a.mu.Lock()
+	a.tickets[ticket] = ticketInfo{user: user, csrf: csrf, expires: now.Add(a.lifetime)}
+	a.mu.Unlock()
+	return map[string]any{"username": user, "ticket": ticket, "CSRFPreventionToken": csrf, "cap": map[string]any{}}
 }

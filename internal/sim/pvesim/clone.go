@@ -31,12 +31,21 @@ func parseCloneArgs(r *request) cloneArgs {
 	return a
 }
 
-// checkTarget is check_node_exists for the target (caller holds s.mu).
-func (s *Server) checkCloneTarget(a cloneArgs) error {
-	if a.target != "" && !s.st.hasNode(a.target) {
-		return die("no such cluster node '%s'", a.target)
+// cloneStart is both clones' first checks (caller holds s.mu): the pool,
+// the source guest, then check_node_exists for the target.
+func (s *Server) cloneStart(r *request, kind string) (cloneArgs, *Guest, error) {
+	a := parseCloneArgs(r)
+	if err := s.checkPoolExist(r); err != nil {
+		return a, nil, err
 	}
-	return nil
+	src, err := s.lookup(kind, a.node, a.vmid)
+	if err != nil {
+		return a, nil, err
+	}
+	if a.target != "" && !s.st.hasNode(a.target) {
+		return a, nil, die("no such cluster node '%s'", a.target)
+	}
+	return a, src, nil
 }
 
 // cloneFull is the full parameter's default: a full copy unless the source

@@ -3,10 +3,12 @@
 package pvesim
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -162,4 +164,18 @@ func (s *Server) bootRef(g *Guest) (GuestRef, error) {
 	}
 	ref.CloudInit = &CloudInitDrive{UserData: d.User, NetworkData: d.Network, InstanceID: d.instanceID()}
 	return ref, nil
+}
+
+// bootGuest starts g's runtime with its bootRef and marks it running (call
+// with s.mu held).
+func (s *Server) bootGuest(ctx context.Context, g *Guest) error {
+	ref, err := s.bootRef(g)
+	if err != nil {
+		return err
+	}
+	if err := s.runtime.Start(ctx, ref); err != nil {
+		return err
+	}
+	g.Running, g.StartTime = true, time.Now().Unix()
+	return nil
 }

@@ -385,10 +385,13 @@ func containsStr(list []string, s string) bool {
 	return false
 }
 
+// listSepRE is split_list's separator.
+var listSepRE = regexp.MustCompile(`[,;\s\x00]+`)
+
 // splitList is PVE::Tools::split_list.
 func splitList(s string) []string {
 	var out []string
-	for _, p := range regexp.MustCompile(`[,;\s\x00]+`).Split(s, -1) {
+	for _, p := range listSepRE.Split(s, -1) {
 		if p != "" {
 			out = append(out, p)
 		}

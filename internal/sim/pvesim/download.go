@@ -224,7 +224,7 @@ func (s *Server) nodeFileSum(node, p, algo string) (string, error) {
 		return "", err
 	}
 	defer root.Close()
-	f, err := root.Open(nodeRel(p))
+	f, err := root.Open(relPath(p))
 	if err != nil {
 		return "", err
 	}

@@ -52,3 +52,12 @@ func reasonPhrase(msg string) string {
 	}
 	return msg
 }
+
+// assertUnmodified is PVE::Tools::assert_if_modified: a digest given with
+// the request must be the one of the config it edits.
+func assertUnmodified(r *request, digest string) error {
+	if d := r.str("digest"); d != "" && d != digest {
+		return die("detected modified configuration - file changed by other user? Try again.")
+	}
+	return nil
+}

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -198,8 +197,8 @@ func (s *Server) fwOptionsGet(r *request) (any, error) {
 func (s *Server) fwOptionsPut(r *request) (any, error) {
 	ep := fwOptionsEndpoint(r)
 	return s.withFW(r, true, func(sc fwScope) (any, error) {
-		if d := r.str("digest"); d != "" && d != objectDigest(sc.fw.Options) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, objectDigest(sc.fw.Options)); err != nil {
+			return nil, err
 		}
 		for _, k := range splitList(r.str("delete")) {
 			if !isFWOption(ep, k) {
@@ -312,8 +311,8 @@ func (s *Server) fwRulePut(r *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d := r.str("digest"); d != "" && d != listDigest(rules) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(rules)); err != nil {
+			return nil, err
 		}
 		pos, err := fwPos(r, rules)
 		if err != nil {
@@ -338,7 +337,7 @@ func (s *Server) fwRulePut(r *request) (any, error) {
 			set(moved)
 			return nil, nil
 		}
-		edited := copyRuleData(copyRule(rule), r)
+		edited := copyRuleData(copyMap(rule), r)
 		for _, k := range splitList(r.str("delete")) {
 			if !fwRuleProps[k] {
 				return nil, paramErr(map[string]string{"delete": fmt.Sprintf("no such property ('%s')", k)})
@@ -364,8 +363,8 @@ func (s *Server) fwRuleDelete(r *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d := r.str("digest"); d != "" && d != listDigest(rules) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(rules)); err != nil {
+			return nil, err
 		}
 		pos, err := fwPos(r, rules)
 		if err != nil {
@@ -381,23 +380,10 @@ var fwRuleProps = map[string]bool{"type": true, "action": true, "macro": true, "
 	"dest": true, "proto": true, "enable": true, "log": true, "sport": true, "dport": true, "comment": true,
 	"icmp-type": true}
 
-func copyRule(rule map[string]any) map[string]any {
-	c := make(map[string]any, len(rule))
-	for k, v := range rule {
-		c[k] = v
-	}
-	return c
-}
-
 // copyRuleData is copy_rule_data: given fields are set, "" or "-" clears
 // one; enable is kept as a .fw line stores it (0 or 1).
 func copyRuleData(rule map[string]any, r *request) map[string]any {
-	keys := make([]string, 0, len(fwRuleProps))
-	for k := range fwRuleProps {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(fwRuleProps) {
 		if !r.has(k) {
 			continue
 		}

@@ -5,30 +5,70 @@ package pvesim
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
 )
 
 // Security groups, IPSets and aliases (pve-firewall's API2/Firewall/
 // Groups.pm, IPSet.pm, Aliases.pm), plus refs and macros.
 
-// Security groups (cluster.fw only).
+// fwSection is a named, commented section of a .fw file: a security group
+// or an IPSet.
+type fwSection interface{ comment() *string }
 
-func (s *Server) fwGroupList(r *request) (any, error) {
-	return s.withFW(r, false, func(sc fwScope) (any, error) { return groupList(sc.fw), nil })
-}
+func (g *FWGroup) comment() *string { return &g.Comment }
+func (s *FWIPSet) comment() *string { return &s.Comment }
 
-// groupList is $get_security_group_list.
-func groupList(fw *Firewall) []map[string]any {
+// sectionList is $get_security_group_list and the IPSet index: each
+// section's name (under key) and comment, by name.
+func sectionList[T fwSection](m map[string]T, key string) []map[string]any {
 	list := []map[string]any{}
-	for _, name := range sortedKeys(fw.Groups) {
-		e := map[string]any{"group": name}
-		if c := fw.Groups[name].Comment; c != "" {
+	for _, name := range sortedKeys(m) {
+		e := map[string]any{key: name}
+		if c := *m[name].comment(); c != "" {
 			e["comment"] = c
 		}
 		list = append(list, e)
 	}
-	return withDigest(list)
+	return list
+}
+
+// createOrRename is the create call of security groups and IPSets: param
+// names the section, noun is the messages' word for it. Without rename it
+// creates the section; with rename it moves section rename to the name and
+// re-comments it. moved reports a move to a different name.
+func createOrRename[T fwSection](r *request, m map[string]T, param, noun string, create func() T) (moved bool, err error) {
+	name, rename := r.str(param), r.str("rename")
+	if rename == "" {
+		if _, ok := m[name]; ok {
+			return false, paramErr(map[string]string{param: fmt.Sprintf("%s '%s' already exists", noun, name)})
+		}
+		sec := create()
+		*sec.comment() = r.str("comment")
+		m[name] = sec
+		return false, nil
+	}
+	if err := assertUnmodified(r, listDigest(sectionList(m, param))); err != nil {
+		return false, err
+	}
+	sec, ok := m[rename]
+	if !ok {
+		return false, paramErr(map[string]string{param: fmt.Sprintf("%s '%s' does not exist", noun, rename)})
+	}
+	if _, ok := m[name]; ok && name != rename {
+		return false, paramErr(map[string]string{param: fmt.Sprintf("%s '%s' does already exist", noun, name)})
+	}
+	if r.has("comment") {
+		*sec.comment() = r.str("comment")
+	}
+	delete(m, rename)
+	m[name] = sec
+	return name != rename, nil
+}
+
+// Security groups (cluster.fw only).
+
+func (s *Server) fwGroupList(r *request) (any, error) {
+	return s.withFW(r, false, func(sc fwScope) (any, error) { return withDigest(sectionList(sc.fw.Groups, "group")), nil })
 }
 
 // fwGroupCreate is POST /cluster/firewall/groups: create, or rename /
@@ -36,39 +76,17 @@ func groupList(fw *Firewall) []map[string]any {
 // uses it.
 func (s *Server) fwGroupCreate(r *request) (any, error) {
 	return s.withFW(r, true, func(sc fwScope) (any, error) {
-		name, rename := r.str("group"), r.str("rename")
 		if sc.fw.Groups == nil {
 			sc.fw.Groups = map[string]*FWGroup{}
 		}
-		if rename == "" {
-			if sc.fw.Groups[name] != nil {
-				return nil, paramErr(map[string]string{"group": fmt.Sprintf("Security group '%s' already exists", name)})
-			}
-			sc.fw.Groups[name] = &FWGroup{Comment: r.str("comment")}
-			return nil, nil
+		moved, err := createOrRename(r, sc.fw.Groups, "group", "Security group", func() *FWGroup { return &FWGroup{} })
+		if err != nil || !moved {
+			return nil, err
 		}
-		if d := r.str("digest"); d != "" && d != listDigest(stripDigest(groupList(sc.fw))) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
-		}
-		old := sc.fw.Groups[rename]
-		if old == nil {
-			return nil, paramErr(map[string]string{"group": fmt.Sprintf("Security group '%s' does not exist", rename)})
-		}
-		if sc.fw.Groups[name] != nil && name != rename {
-			return nil, paramErr(map[string]string{"group": fmt.Sprintf("Security group '%s' does already exist", name)})
-		}
-		if r.has("comment") {
-			old.Comment = r.str("comment")
-		}
-		if name == rename {
-			return nil, nil
-		}
-		sc.fw.Groups[name] = old
-		delete(sc.fw.Groups, rename)
 		for _, fw := range s.allFW() {
 			for _, rule := range fw.Rules {
-				if rule["type"] == "group" && rule["action"] == rename {
-					rule["action"] = name
+				if rule["type"] == "group" && rule["action"] == r.str("rename") {
+					rule["action"] = r.str("group")
 				}
 			}
 		}
@@ -86,13 +104,6 @@ func (s *Server) allFW() []*Firewall {
 		out = append(out, fw)
 	}
 	return out
-}
-
-func stripDigest(list []map[string]any) []map[string]any {
-	for _, e := range list {
-		delete(e, "digest")
-	}
-	return list
 }
 
 // fwGroupDelete is DELETE /cluster/firewall/groups/{group}.
@@ -113,52 +124,18 @@ func (s *Server) fwGroupDelete(r *request) (any, error) {
 
 // IPSets.
 
-func ipsetList(fw *Firewall) []map[string]any {
-	list := []map[string]any{}
-	for _, name := range sortedKeys(fw.IPSets) {
-		e := map[string]any{"name": name}
-		if c := fw.IPSets[name].Comment; c != "" {
-			e["comment"] = c
-		}
-		list = append(list, e)
-	}
-	return withDigest(list)
-}
-
 func (s *Server) fwIPSetIndex(r *request) (any, error) {
-	return s.withFW(r, false, func(sc fwScope) (any, error) { return ipsetList(sc.fw), nil })
+	return s.withFW(r, false, func(sc fwScope) (any, error) { return withDigest(sectionList(sc.fw.IPSets, "name")), nil })
 }
 
 // fwIPSetCreate is POST .../ipset: create, or rename with rename.
 func (s *Server) fwIPSetCreate(r *request) (any, error) {
 	return s.withFW(r, true, func(sc fwScope) (any, error) {
-		name, rename := r.str("name"), r.str("rename")
 		if sc.fw.IPSets == nil {
 			sc.fw.IPSets = map[string]*FWIPSet{}
 		}
-		if rename == "" {
-			if sc.fw.IPSets[name] != nil {
-				return nil, paramErr(map[string]string{"name": fmt.Sprintf("IPSet '%s' already exists", name)})
-			}
-			sc.fw.IPSets[name] = &FWIPSet{Comment: r.str("comment")}
-			return nil, nil
-		}
-		if d := r.str("digest"); d != "" && d != listDigest(stripDigest(ipsetList(sc.fw))) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
-		}
-		set := sc.fw.IPSets[rename]
-		if set == nil {
-			return nil, paramErr(map[string]string{"name": fmt.Sprintf("IPSet '%s' does not exist", rename)})
-		}
-		if sc.fw.IPSets[name] != nil && name != rename {
-			return nil, paramErr(map[string]string{"name": fmt.Sprintf("IPSet '%s' does already exist", name)})
-		}
-		delete(sc.fw.IPSets, rename)
-		sc.fw.IPSets[name] = set
-		if r.has("comment") {
-			set.Comment = r.str("comment")
-		}
-		return nil, nil
+		_, err := createOrRename(r, sc.fw.IPSets, "name", "IPSet", func() *FWIPSet { return &FWIPSet{} })
+		return nil, err
 	})
 }
 
@@ -303,8 +280,8 @@ func (s *Server) fwIPPut(r *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d := r.str("digest"); d != "" && d != listDigest(ipEntries(set)) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(ipEntries(set))); err != nil {
+			return nil, err
 		}
 		i, err := ipEntry(r, set)
 		if err != nil {
@@ -322,8 +299,8 @@ func (s *Server) fwIPDelete(r *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d := r.str("digest"); d != "" && d != listDigest(ipEntries(set)) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(ipEntries(set))); err != nil {
+			return nil, err
 		}
 		var keep []FWIPEntry
 		for _, e := range set.Entries {
@@ -399,8 +376,8 @@ func (s *Server) fwAliasGet(r *request) (any, error) {
 // moves it.
 func (s *Server) fwAliasPut(r *request) (any, error) {
 	return s.withFW(r, true, func(sc fwScope) (any, error) {
-		if d := r.str("digest"); d != "" && d != listDigest(aliasList(sc.fw)) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(aliasList(sc.fw))); err != nil {
+			return nil, err
 		}
 		name := strings.ToLower(r.vars["name"])
 		if sc.fw.Aliases[name] == nil {
@@ -423,8 +400,8 @@ func (s *Server) fwAliasPut(r *request) (any, error) {
 // fwAliasDelete is DELETE .../aliases/{name}; an absent alias is no error.
 func (s *Server) fwAliasDelete(r *request) (any, error) {
 	return s.withFW(r, true, func(sc fwScope) (any, error) {
-		if d := r.str("digest"); d != "" && d != listDigest(aliasList(sc.fw)) {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, listDigest(aliasList(sc.fw))); err != nil {
+			return nil, err
 		}
 		delete(sc.fw.Aliases, strings.ToLower(r.vars["name"]))
 		return nil, nil
@@ -439,11 +416,8 @@ func (s *Server) fwRefs(r *request) (any, error) {
 		out := []map[string]any{}
 		collect := func(fw *Firewall, scope string) { // Helpers.pm collect_refs
 			if t := r.str("type"); t == "" || t == "ipset" {
-				for _, name := range sortedKeys(fw.IPSets) {
-					e := map[string]any{"type": "ipset", "name": name, "ref": "+" + name, "scope": scope}
-					if c := fw.IPSets[name].Comment; c != "" {
-						e["comment"] = c
-					}
+				for _, e := range sectionList(fw.IPSets, "name") {
+					e["type"], e["ref"], e["scope"] = "ipset", "+"+e["name"].(string), scope
 					out = append(out, e)
 				}
 			}
@@ -467,11 +441,7 @@ func (s *Server) fwRefs(r *request) (any, error) {
 
 // fwMacroList is GET /cluster/firewall/macros (a hash: no order).
 func (s *Server) fwMacroList(r *request) (any, error) {
-	names := make([]string, 0, len(fwMacros))
-	for n := range fwMacros {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := sortedKeys(fwMacros)
 	out := make([]map[string]string, len(names))
 	for i, n := range names {
 		out[i] = map[string]string{"macro": n, "descr": fwMacros[n]}

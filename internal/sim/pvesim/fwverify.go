@@ -109,7 +109,7 @@ func (s *Server) verifyRule(rule map[string]any, env string, fw *Firewall) error
 		if env == "group" {
 			return bad("type", "parameter -i not allowed for this rule type")
 		}
-		if (env == "vm" || env == "ct") && !regexp.MustCompile(`^net(\d+)$`).MatchString(iface) {
+		if (env == "vm" || env == "ct") && !netKeyRE.MatchString(iface) {
 			return bad("iface", `value does not match the regex pattern 'net\d+'`)
 		}
 	}

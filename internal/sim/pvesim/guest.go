@@ -269,15 +269,7 @@ func (s *Server) startGuest(r *request) (any, error) {
 				return fmt.Errorf("VM %d already running", g.VMID)
 			}
 			s.applyPending(g)
-			ref, err := s.bootRef(g)
-			if err != nil {
-				return err
-			}
-			if err := s.runtime.Start(ctx, ref); err != nil {
-				return err
-			}
-			g.Running, g.StartTime = true, time.Now().Unix()
-			return nil
+			return s.bootGuest(ctx, g)
 		}), nil
 	})
 }
@@ -306,14 +298,7 @@ func (s *Server) stopGuest(r *request) (any, error) {
 			g.Running = false
 			s.applyPending(g)
 			if op == "reboot" {
-				ref, err := s.bootRef(g)
-				if err != nil {
-					return err
-				}
-				if err := s.runtime.Start(ctx, ref); err != nil {
-					return err
-				}
-				g.Running, g.StartTime = true, time.Now().Unix()
+				return s.bootGuest(ctx, g)
 			}
 			return nil
 		}), nil

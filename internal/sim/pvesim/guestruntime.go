@@ -433,7 +433,8 @@ func (r *guestRoots) lookPath(vmid int, prog string) string {
 	return res
 }
 
-// relPath turns a guest path into one relative to the root for os.Root.
+// relPath turns a guest or node path into one relative to the root for
+// os.Root.
 func relPath(p string) string {
 	if rel := strings.TrimPrefix(path.Clean("/"+p), "/"); rel != "" {
 		return rel

@@ -152,18 +152,9 @@ func (s *Server) dispatch(r *http.Request, rt *route, rel, relUnescaped string, 
 	if hit.drop == DropBefore {
 		return nil, 0, errDrop
 	}
-	if ep, ok := pveschema.Lookup(r.Method, rt.tmpl); ok {
-		all := pveschema.Values{}
-		for k, v := range params {
-			all[k] = v
-		}
-		for k, v := range vars {
-			all[k] = []string{v}
-		}
-		if errs := ep.Validate(all); len(errs) > 0 {
-			return nil, 400, paramErr(errs)
-		}
-		params = ep.Normalize(params)
+	params, err := validateParams(r.Method, rt.tmpl, vars, params)
+	if err != nil {
+		return nil, 400, err
 	}
 	if node := vars["node"]; node != "" && !s.knownNode(node) {
 		return nil, 500, die("hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", node, node)
@@ -309,7 +300,8 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	_ = rw.Flush()
 }
 
-func (s *Server) handle(method, tmpl string, h handlerFunc) {
+// handle registers a route and returns it for flags such as noAuth.
+func (s *Server) handle(method, tmpl string, h handlerFunc) *route {
 	segs := strings.Split(strings.Trim(tmpl, "/"), "/")
 	lit := 0
 	for _, sg := range segs {
@@ -317,7 +309,9 @@ func (s *Server) handle(method, tmpl string, h handlerFunc) {
 			lit++
 		}
 	}
-	s.routes = append(s.routes, &route{method: method, tmpl: tmpl, segs: segs, literals: lit, h: h})
+	rt := &route{method: method, tmpl: tmpl, segs: segs, literals: lit, h: h}
+	s.routes = append(s.routes, rt)
+	return rt
 }
 
 // match finds the route for method and escaped path; literal segments win
@@ -416,4 +410,25 @@ func (s *Server) knownNode(n string) bool {
 		}
 	}
 	return false
+}
+
+// validateParams checks a call's parameters and path variables against the
+// endpoint's schema and returns the parameters normalized; an endpoint the
+// schema lacks passes them as they are.
+func validateParams(method, tmpl string, vars map[string]string, params pveschema.Values) (pveschema.Values, error) {
+	ep, ok := pveschema.Lookup(method, tmpl)
+	if !ok {
+		return params, nil
+	}
+	all := pveschema.Values{}
+	for k, v := range params {
+		all[k] = v
+	}
+	for k, v := range vars {
+		all[k] = []string{v}
+	}
+	if errs := ep.Validate(all); len(errs) > 0 {
+		return nil, paramErr(errs)
+	}
+	return ep.Normalize(params), nil
 }

@@ -241,8 +241,8 @@ func (s *Server) lxcConfigPut(r *request) (any, error) {
 		if err := g.checkLock(); err != nil {
 			return nil, err
 		}
-		if d := r.str("digest"); d != "" && d != g.digest() {
-			return nil, die("detected modified configuration - file changed by other user? Try again.")
+		if err := assertUnmodified(r, g.digest()); err != nil {
+			return nil, err
 		}
 		if err := checkCTPerm(r, g.Config, nil, del); err != nil {
 			return nil, err
@@ -278,17 +278,10 @@ func (s *Server) lxcConfigPut(r *request) (any, error) {
 }
 
 func (s *Server) lxcClone(r *request) (any, error) {
-	a := parseCloneArgs(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.checkPoolExist(r); err != nil {
-		return nil, err
-	}
-	src, err := s.lookup("lxc", a.node, a.vmid)
+	a, src, err := s.cloneStart(r, "lxc")
 	if err != nil {
-		return nil, err
-	}
-	if err := s.checkCloneTarget(a); err != nil {
 		return nil, err
 	}
 	if a.storage != "" && s.st.storage(a.storage) == nil {

@@ -86,9 +86,10 @@ func (s *Server) mappingList(r *request) (any, error) {
 	defer s.mu.Unlock()
 	m := s.mappings(kind)
 	out := []map[string]any{}
+	digest := mappingDigest(kind, m)
 	for _, id := range sortedKeys(m) {
 		e := mappingEntry(kind, m[id])
-		e["id"], e["digest"] = id, mappingDigest(kind, m)
+		e["id"], e["digest"] = id, digest
 		if r.has("check-node") {
 			e["checks"] = []any{}
 		}
@@ -205,7 +206,7 @@ func (s *Server) checkDirMaps(maps []string) error {
 		if err != nil {
 			return err
 		}
-		fi, err := root.Stat(nodeRel(props["path"]))
+		fi, err := root.Stat(relPath(props["path"]))
 		root.Close()
 		switch {
 		case err != nil:

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -197,11 +196,7 @@ func (s *Server) migrateVolumesCheck(g *Guest, a migrateArgs, t *Task) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	vols := make([]string, 0, len(problems))
-	for v := range problems {
-		vols = append(vols, v)
-	}
-	sort.Strings(vols)
+	vols := sortedKeys(problems)
 	what := map[string]string{"lxc": "volume", "qemu": "disk"}[g.Kind]
 	for _, v := range vols {
 		t.Logf("WARN: can't migrate local %s '%s': %s", what, v, problems[v])
@@ -244,10 +239,7 @@ func (s *Server) moveGuest(ctx context.Context, g *Guest, a migrateArgs, t *Task
 	delete(g.Config, "lock")
 	if restart {
 		t.Logf("start container on target node")
-		if err := s.runtime.Start(ctx, g.ref()); err != nil {
-			return err
-		}
-		g.Running, g.StartTime = true, time.Now().Unix()
+		return s.bootGuest(ctx, g) // a CT: its bootRef is its ref
 	}
 	return nil
 }

@@ -57,17 +57,8 @@ func (s *Server) nodeFileExists(node, p string) bool {
 		return false
 	}
 	defer root.Close()
-	fi, err := root.Stat(nodeRel(p))
+	fi, err := root.Stat(relPath(p))
 	return err == nil && fi.Mode().IsRegular()
-}
-
-// nodeRel turns a node path into a name relative to the node's root.
-func nodeRel(p string) string {
-	rel := strings.TrimPrefix(path.Clean("/"+p), "/")
-	if rel == "" {
-		return "."
-	}
-	return rel
 }
 
 // contentDir is Plugin.pm get_subdir: where a storage keeps vtype.
@@ -82,7 +73,7 @@ func activateStorage(root *os.Root, stor *Storage) error {
 	if stor.Path == "" {
 		return nil
 	}
-	if err := root.MkdirAll(nodeRel(stor.Path), 0o755); err != nil {
+	if err := root.MkdirAll(relPath(stor.Path), 0o755); err != nil {
 		return die("unable to activate storage '%s' - directory '%s' does not exist or is unreachable", stor.ID, stor.Path)
 	}
 	if stor.prop("create-subdirs") == "0" || stor.prop("mkdir") == "0" {
@@ -93,7 +84,7 @@ func activateStorage(root *os.Root, stor *Storage) error {
 			continue
 		}
 		dir := contentDir(stor, vtype)
-		if err := root.MkdirAll(nodeRel(dir), 0o755); err != nil {
+		if err := root.MkdirAll(relPath(dir), 0o755); err != nil {
 			return die("failed to create content directory '%s' for content '%s' - %s", dir, vtype, strerror(err))
 		}
 	}
@@ -169,7 +160,7 @@ func fileCtime(fi fs.FileInfo) int64 {
 // listFiles is get_subdir_files for one content type of stor on node; a
 // missing subdirectory lists nothing.
 func listFiles(root *os.Root, stor *Storage, node, vtype string) ([]*Volume, error) {
-	f, err := root.Open(nodeRel(contentDir(stor, vtype)))
+	f, err := root.Open(relPath(contentDir(stor, vtype)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -184,7 +175,7 @@ func listFiles(root *os.Root, stor *Storage, node, vtype string) ([]*Volume, err
 	sort.Strings(names)
 	var out []*Volume
 	for _, name := range names {
-		fi, err := root.Stat(nodeRel(path.Join(contentDir(stor, vtype), name)))
+		fi, err := root.Stat(relPath(path.Join(contentDir(stor, vtype), name)))
 		if err != nil || fi.IsDir() || strings.HasPrefix(name, ".") {
 			continue // the glob <$path/*> skips dot files; stat follows links
 		}
@@ -212,7 +203,7 @@ func (s *Server) fileVolumeAt(node, volid string) *Volume {
 		return nil
 	}
 	defer root.Close()
-	fi, err := root.Stat(nodeRel(volumePath(stor, volname, pv)))
+	fi, err := root.Stat(relPath(volumePath(stor, volname, pv)))
 	if err != nil || !fi.Mode().IsRegular() {
 		return nil
 	}
@@ -296,10 +287,10 @@ func (s *Server) materialize(node, p string, size int64) error {
 		return err
 	}
 	defer root.Close()
-	if err := root.MkdirAll(nodeRel(path.Dir(p)), 0o755); err != nil {
+	if err := root.MkdirAll(relPath(path.Dir(p)), 0o755); err != nil {
 		return err
 	}
-	f, err := root.OpenFile(nodeRel(p), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := root.OpenFile(relPath(p), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		return nil
 	}
@@ -360,7 +351,7 @@ func (s *Server) ReadNodeFile(node, p string, max int) ([]byte, error) {
 		return nil, err
 	}
 	defer root.Close()
-	f, err := root.Open(nodeRel(p))
+	f, err := root.Open(relPath(p))
 	if err != nil {
 		return nil, fmt.Errorf("can't open '%s' - %s", p, strerror(err))
 	}

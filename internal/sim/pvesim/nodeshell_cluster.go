@@ -37,18 +37,9 @@ func (s *Server) callAPI(ctx context.Context, method, path string, params pvesch
 	if rt == nil {
 		return nil, fmt.Errorf("Method '%s %s' not implemented", method, path)
 	}
-	if ep, ok := pveschema.Lookup(method, rt.tmpl); ok {
-		all := pveschema.Values{}
-		for k, v := range params {
-			all[k] = v
-		}
-		for k, v := range vars {
-			all[k] = []string{v}
-		}
-		if errs := ep.Validate(all); len(errs) > 0 {
-			return nil, paramErr(errs)
-		}
-		params = ep.Normalize(params)
+	params, err := validateParams(method, rt.tmpl, vars, params)
+	if err != nil {
+		return nil, err
 	}
 	hr, err := http.NewRequestWithContext(ctx, method, "https://localhost"+apiBase+path, nil)
 	if err != nil {

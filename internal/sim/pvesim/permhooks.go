@@ -39,11 +39,7 @@ func (s *Server) guestSnapshot(vmid int) map[string]string {
 	if g == nil {
 		return nil
 	}
-	out := make(map[string]string, len(g.Config))
-	for k, v := range g.Config {
-		out[k] = v
-	}
-	return out
+	return copyMap(g.Config)
 }
 
 // sortedParams lists the request's parameters except skip, sorted (Perl's
@@ -115,6 +111,9 @@ func ctCreatePerms(s *Server, r *request) error {
 	return nil
 }
 
+// ctUpdateOnly are update_vm's parameters that are not settings.
+var ctUpdateOnly = setOf("node", "vmid", "delete", "revert", "digest")
+
 // ctConfigPerms is update_vm's check_ct_modify_config_perm.
 func ctConfigPerms(s *Server, r *request) error {
 	vmid := r.vmid()
@@ -123,7 +122,7 @@ func ctConfigPerms(s *Server, r *request) error {
 		return nil
 	}
 	set := map[string]string{}
-	for _, k := range sortedParams(r, map[string]bool{"node": true, "vmid": true, "delete": true, "revert": true, "digest": true}) {
+	for _, k := range sortedParams(r, ctUpdateOnly) {
 		set[k] = r.str(k)
 	}
 	return s.ctKeyPerms(r.user, vmid, old, set, splitList(r.str("delete")), old["unprivileged"] == "1")
@@ -310,5 +309,11 @@ func propVolume(kind, key, value string) string {
 
 func isCDROM(v string) bool {
 	m := splitProps(v, "file")
-	return m["media"] == "cdrom" || m["file"] == "cdrom" || strings.HasSuffix(m["file"], ":cloudinit") || strings.Contains(m["file"], "-cloudinit")
+	return m["media"] == "cdrom" || m["file"] == "cdrom" || isCloudInitFile(m["file"])
+}
+
+// isCloudInitFile tells a cloud-init drive's file: a new one
+// (STORAGE:cloudinit) or an allocated vm-N-cloudinit volume.
+func isCloudInitFile(file string) bool {
+	return strings.HasSuffix(file, ":cloudinit") || strings.Contains(file, "-cloudinit")
 }

@@ -39,6 +39,10 @@ func setOf(keys ...string) map[string]bool {
 var vmCreateOnly = setOf("node", "vmid", "storage", "archive", "force", "unique", "pool", "start", "bwlimit", "live-restore",
 	"import-working-storage", "ha-managed")
 
+// vmUpdateOnly are update_vm_api's parameters that are not settings.
+var vmUpdateOnly = setOf("node", "vmid", "digest", "background_delay", "skip_cloud_init", "import-working-storage",
+	"skiplock", "delete", "revert", "force")
+
 // vmCreatePerms is qemu-server's create_vm: space on the storage, start
 // rights when starting, VM.Allocate, the disks' storage access, each
 // setting's privilege, serial sockets and bridges.
@@ -96,8 +100,7 @@ func vmConfigPerms(s *Server, r *request) error {
 	}
 	u, vm := r.user, "/vms/"+strconv.Itoa(vmid)
 	set := map[string]string{}
-	for _, k := range sortedParams(r, setOf("node", "vmid", "digest", "background_delay", "skip_cloud_init", "import-working-storage",
-		"skiplock", "delete", "revert", "force")) {
+	for _, k := range sortedParams(r, vmUpdateOnly) {
 		set[k] = r.str(k)
 	}
 	del := splitList(r.str("delete"))
@@ -128,7 +131,7 @@ func vmConfigPerms(s *Server, r *request) error {
 		file := splitProps(drives[k], "file")["file"]
 		var err error
 		switch {
-		case strings.HasSuffix(file, ":cloudinit") || strings.Contains(file, "-cloudinit"):
+		case isCloudInitFile(file):
 			err = s.check(u, vm, "VM.Config.Cloudinit", "VM.Config.CDROM")
 		case isCDROM(drives[k]):
 			err = s.check(u, vm, "VM.Config.CDROM")

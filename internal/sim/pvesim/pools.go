@@ -5,6 +5,7 @@ package pvesim
 import (
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Resource pools as pve-manager's API2/Pool.pm serves them from user.cfg.
@@ -14,6 +15,17 @@ type Pool struct {
 	Comment string          `json:"comment,omitempty"`
 	VMs     map[int]bool    `json:"vms,omitempty"`
 	Storage map[string]bool `json:"storage,omitempty"`
+}
+
+// vmIDs are the pool's guests in Perl's order for its keys: sorted as
+// strings.
+func (p *Pool) vmIDs() []int {
+	ids := make([]int, 0, len(p.VMs))
+	for vmid := range p.VMs {
+		ids = append(ids, vmid)
+	}
+	sort.Slice(ids, func(i, j int) bool { return strconv.Itoa(ids[i]) < strconv.Itoa(ids[j]) })
+	return ids
 }
 
 // poolOf is user.cfg's vms map: the pool a guest belongs to.
@@ -99,13 +111,7 @@ func (s *Server) poolInfo(id, typ string) (map[string]any, error) {
 		return nil, die("pool '%s' does not exist", id)
 	}
 	members := []map[string]any{}
-	vmids := make([]string, 0, len(p.VMs))
-	for vmid := range p.VMs {
-		vmids = append(vmids, strconv.Itoa(vmid))
-	}
-	sort.Strings(vmids) // Perl sorts the keys as strings
-	for _, v := range vmids {
-		vmid, _ := strconv.Atoi(v)
+	for _, vmid := range p.vmIDs() {
 		g := s.st.Guests[vmid]
 		if g == nil || typ != "" && typ != g.Kind {
 			continue // destroyed guests are skipped
@@ -138,7 +144,7 @@ func (s *Server) poolCreate(r *request) (any, error) {
 		return nil, fail("pool '%s' already exists", id)
 	}
 	leaf := id
-	if i := lastSlash(id); i >= 0 {
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
 		parent := id[:i]
 		if s.st.Pools[parent] == nil {
 			return nil, fail("parent '%s' of pool '%s' does not exist", parent, id)
@@ -154,15 +160,6 @@ func (s *Server) poolCreate(r *request) (any, error) {
 	s.st.Pools[id] = &Pool{Comment: r.str("comment")}
 	go s.persist()
 	return nil, nil
-}
-
-func lastSlash(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
 }
 
 // poolUpdate is PUT /pools and the deprecated PUT /pools/{poolid}
@@ -240,17 +237,12 @@ func (s *Server) poolDelete(r *request) (any, error) {
 		return nil, fail("pool '%s' does not exist", id)
 	}
 	for _, other := range sortedKeys(s.st.Pools) {
-		if len(other) > len(id) && other[:len(id)+1] == id+"/" && lastSlash(other) == len(id) {
+		if strings.HasPrefix(other, id+"/") && strings.LastIndexByte(other, '/') == len(id) {
 			return nil, fail("pool '%s' is not empty (contains pool '%s')", id, other)
 		}
 	}
-	vmids := make([]string, 0, len(p.VMs))
-	for vmid := range p.VMs {
-		vmids = append(vmids, strconv.Itoa(vmid))
-	}
-	sort.Strings(vmids)
-	for _, v := range vmids {
-		if vmid, _ := strconv.Atoi(v); s.st.Guests[vmid] != nil {
+	for _, vmid := range p.vmIDs() {
+		if s.st.Guests[vmid] != nil {
 			return nil, fail("pool '%s' is not empty (contains VM %d)", id, vmid)
 		}
 	}

@@ -136,12 +136,14 @@ func nextFreeKey(cfg map[string]string, prefix string) string {
 	}
 }
 
+var tagSepRE = regexp.MustCompile(`[;, ]+`)
+
 // tagsList normalizes tags like get_unique_tags: split on ; , or space,
 // drop duplicates, sorted.
 func tagsList(v string) string {
 	seen := map[string]bool{}
 	var out []string
-	for _, t := range regexp.MustCompile(`[;, ]+`).Split(v, -1) {
+	for _, t := range tagSepRE.Split(v, -1) {
 		if t != "" && !seen[t] {
 			seen[t] = true
 			out = append(out, t)

@@ -132,17 +132,10 @@ func (s *Server) qemuConfigUpdate(r *request) (any, error) {
 }
 
 func (s *Server) qemuClone(r *request) (any, error) {
-	a := parseCloneArgs(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.checkPoolExist(r); err != nil {
-		return nil, err
-	}
-	src, err := s.lookup("qemu", a.node, a.vmid)
+	a, src, err := s.cloneStart(r, "qemu")
 	if err != nil {
-		return nil, err
-	}
-	if err := s.checkCloneTarget(a); err != nil {
 		return nil, err
 	}
 	if a.storage != "" {

@@ -6,13 +6,8 @@ package pvesim
 func (s *Server) buildRoutes() []*route {
 	s.routes = nil
 	s.handle("GET", "/version", s.version)
-	s.handle("GET", "/access/ticket", s.accessTicket)
-	s.handle("POST", "/access/ticket", s.accessTicket)
-	for _, rt := range s.routes {
-		if rt.tmpl == "/access/ticket" {
-			rt.noAuth = true
-		}
-	}
+	s.handle("GET", "/access/ticket", s.accessTicket).noAuth = true
+	s.handle("POST", "/access/ticket", s.accessTicket).noAuth = true
 	s.clusterRoutes()
 	s.handle("GET", "/nodes", s.nodes)
 	s.handle("GET", "/nodes/{node}", s.nodeIndex)

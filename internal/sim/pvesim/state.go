@@ -172,8 +172,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func copyMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
+// copyMap is a shallow copy of m, never nil.
+func copyMap[V any](m map[string]V) map[string]V {
+	out := make(map[string]V, len(m))
 	for k, v := range m {
 		out[k] = v
 	}

@@ -95,9 +95,10 @@ func (s *Server) storageDigest() string {
 }
 
 // storageCfgEntry is $api_storage_config: the section with its ID, the
-// file's digest and the content list encoded (caller holds s.mu).
-func (s *Server) storageCfgEntry(st *Storage) map[string]any {
-	e := map[string]any{"storage": st.ID, "type": st.Type, "content": st.contentString(), "digest": s.storageDigest()}
+// file's digest (storageDigest, computed once per listing) and the content
+// list encoded.
+func storageCfgEntry(st *Storage, digest string) map[string]any {
+	e := map[string]any{"storage": st.ID, "type": st.Type, "content": st.contentString(), "digest": digest}
 	for _, kv := range st.fixedProps() {
 		if kv[1] != "" {
 			e[kv[0]] = kv[1]
@@ -122,11 +123,12 @@ func (s *Server) storageList(r *request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []map[string]any{}
+	digest := s.storageDigest()
 	for _, st := range s.st.Storages {
 		if r.has("type") && st.Type != r.str("type") {
 			continue
 		}
-		out = append(out, s.storageCfgEntry(st))
+		out = append(out, storageCfgEntry(st, digest))
 	}
 	return out, nil
 }
@@ -138,7 +140,7 @@ func (s *Server) storageGet(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.storageCfgEntry(st), nil
+	return storageCfgEntry(st, s.storageDigest()), nil
 }
 
 // storageUpdate is PUT /storage/{storage} (Config.pm update). Everything it
@@ -168,8 +170,8 @@ func (s *Server) updateStorage(r *request) (*Storage, error) {
 	if st == nil {
 		return nil, die("storage '%s' does not exist", r.vars["storage"])
 	}
-	if d := r.str("digest"); d != "" && d != s.storageDigest() {
-		return nil, die("detected modified configuration - file changed by other user? Try again.")
+	if err := assertUnmodified(r, s.storageDigest()); err != nil {
+		return nil, err
 	}
 	opts := storageOptions[st.Type]
 	set := map[string]string{}

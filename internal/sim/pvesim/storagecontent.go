@@ -317,13 +317,13 @@ func (s *Server) freeVolume(t *Task, node, volid string, stor *Storage, pv parse
 		return err
 	}
 	defer root.Close()
-	if err := root.Remove(nodeRel(p)); errors.Is(err, fs.ErrNotExist) {
+	if err := root.Remove(relPath(p)); errors.Is(err, fs.ErrNotExist) {
 		t.Logf("disk image '%s' does not exist", p)
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("unlink '%s' failed - %s", p, strerror(err))
 	}
-	_ = root.Remove(nodeRel(path.Dir(p))) // rmdir: only when empty
+	_ = root.Remove(relPath(path.Dir(p))) // rmdir: only when empty
 	return nil
 }
 
@@ -458,10 +458,10 @@ func (s *Server) writeNodeFile(node, p string, src io.Reader, tmpTag string, che
 		return 0, err
 	}
 	defer root.Close()
-	if err := root.MkdirAll(nodeRel(path.Dir(p)), 0o755); err != nil {
+	if err := root.MkdirAll(relPath(path.Dir(p)), 0o755); err != nil {
 		return 0, err
 	}
-	tmp := fmt.Sprintf("%s.%s.%d", nodeRel(p), tmpTag, os.Getpid())
+	tmp := fmt.Sprintf("%s.%s.%d", relPath(p), tmpTag, os.Getpid())
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return 0, err
@@ -474,7 +474,7 @@ func (s *Server) writeNodeFile(node, p string, src io.Reader, tmpTag string, che
 		err = check()
 	}
 	if err == nil {
-		err = root.Rename(tmp, nodeRel(p))
+		err = root.Rename(tmp, relPath(p))
 	}
 	if err != nil {
 		_ = root.Remove(tmp)
