@@ -77,3 +77,21 @@ func TestCloudInitSnippetMissingFailsStart(t *testing.T) {
 		t.Fatalf("VM after a failed start: %s %v", vm.Status, err)
 	}
 }
+
+// A rollback with start boots the VM as a start does: its cloud-init drive
+// is built then, so a snippet gone since the snapshot fails the task.
+func TestRollbackStartBuildsTheCloudInitDrive(t *testing.T) {
+	e := newGuestEnv(t, pvesim.Options{})
+	e.writeNodeFile("/var/lib/vz/snippets/u313.yaml", "#cloud-config\nhostname: \"rolled\"\n")
+	vm := e.agentVM(313, "enabled=1",
+		proxmox.VirtualMachineOption{Name: "ide2", Value: "local-lvm:cloudinit"},
+		proxmox.VirtualMachineOption{Name: "cicustom", Value: "user=local:snippets/u313.yaml"})
+	e.wait(vm.NewSnapshot(e.ctx, "s1"))
+	c := e.sshClient()
+	defer c.Close()
+	e.mustRun(c, "rm /var/lib/vz/snippets/u313.yaml", "")
+	r := e.raw("POST", "/nodes/pve/qemu/313/snapshot/s1/rollback", url.Values{"start": {"1"}})
+	if st := e.waitUPID(r.body["data"].(string)); !strings.Contains(st, "can't open '/var/lib/vz/snippets/u313.yaml'") {
+		t.Fatalf("rollback with start and the snippet gone: %q, want the start's snippet error", st)
+	}
+}

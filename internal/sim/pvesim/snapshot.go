@@ -226,10 +226,7 @@ func (s *Server) snapshotRollback(r *request) (any, error) {
 			g.LXC = append([][2]string(nil), sn.LXC...)
 			g.Pending, g.PendingDelete = nil, nil
 			if r.boolean("start") {
-				if err := s.runtime.Start(ctx, g.ref()); err != nil {
-					return err
-				}
-				g.Running, g.StartTime = true, time.Now().Unix()
+				return s.bootGuest(ctx, g)
 			}
 			return nil
 		}), nil
