@@ -152,6 +152,10 @@ func TestClusterMappings(t *testing.T) {
 	e.expectErr(e.raw("PUT", "/cluster/mapping/pci/gpu", url.Values{"digest": {"0000000000000000000000000000000000000000"}, "description": {"x"}}), 500,
 		"update hardware mapping failed: detected modified configuration - file changed by other user? Try again.")
 	e.raw("PUT", "/cluster/mapping/pci/gpu", url.Values{"delete": {"description"}, "digest": {g["digest"].(string)}})
+	// an empty digest asserts nothing (PVE::Tools::assert_if_modified)
+	if r := e.raw("PUT", "/cluster/mapping/pci/gpu", url.Values{"description": {"y"}, "digest": {""}}); r.status != 200 {
+		t.Fatalf("update with an empty digest: %d %v", r.status, r.body)
+	}
 	e.expectErr(e.raw("GET", "/cluster/mapping/usb/nope", nil), 500, "mapping 'nope' not found")
 	e.expectErr(e.raw("PUT", "/cluster/mapping/usb/nope", url.Values{"map": {"node=pve,id=1234:5678"}}), 500, "update hardware mapping failed: usb ID 'nope' does not exist")
 	// a directory mapping's path must exist on this node
