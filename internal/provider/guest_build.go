@@ -196,7 +196,7 @@ func (c *ProviderConfig) build(ctx context.Context, env lifecycle.Env, in buildI
 	if err := c.ensurePrerequisites(ctx, env, g, in); err != nil {
 		return lifecycle.Outcome{}, err
 	}
-	opts, err := c.options(ctx, in)
+	opts, err := c.options(ctx, in, g)
 	if err != nil {
 		return lifecycle.Outcome{}, err
 	}

@@ -98,8 +98,9 @@ func specChecks(ctx context.Context, spec *guestModel, warnOnly bool) ([]provisi
 	return out, diags
 }
 
-// options builds the lifecycle options of an operation.
-func (c *ProviderConfig) options(ctx context.Context, in buildInput) (lifecycle.Options, error) {
+// options builds the lifecycle options of an operation on g, in's spec as
+// the domain model.
+func (c *ProviderConfig) options(ctx context.Context, in buildInput, g *phoenix.Guest) (lifecycle.Options, error) {
 	timeout := provision.DefaultStepTimeout
 	if in.set.ScriptTimeout != nil {
 		timeout = time.Duration(*in.set.ScriptTimeout) * time.Second
@@ -107,7 +108,6 @@ func (c *ProviderConfig) options(ctx context.Context, in buildInput) (lifecycle.
 	steps, diags := specSteps(ctx, &in.spec, timeout)
 	checks, d := specChecks(ctx, &in.spec, in.set.WarnOnly)
 	diags.Append(d...)
-	g := in.spec.toGuest(ctx)
 	ctxJSON, err := guestContext(g)
 	if err != nil {
 		diags.AddError("Unable to build the feature scripts' context", err.Error())
