@@ -132,11 +132,7 @@ func (b *buildRegistry) estate(ctx context.Context, key estateKey) (*estateSpecs
 		}
 		specs := make(map[int]guestModel, len(est.Guests))
 		for _, g := range est.Guests {
-			var s *phoenix.Scripts
-			if sc, ok := scripts[g.ID]; ok {
-				s = &sc
-			}
-			specs[g.ID] = newGuestModel(ctx, g, s)
+			specs[g.ID] = estateSpec(ctx, g, scripts)
 		}
 		e.est = &estateSpecs{key: key, specs: specs}
 	})
