@@ -77,7 +77,7 @@ func (r *GuestResource) Create(ctx context.Context, req resource.CreateRequest, 
 
 func (r *GuestResource) label(ctx context.Context, m *guestResourceModel) string {
 	if spec := objAs[guestModel](ctx, m.Spec); spec != nil {
-		return kindLabel(spec.Kind) + " " + spec.VMID.String()
+		return spec.label()
 	}
 	return "guest " + m.ID.ValueString()
 }

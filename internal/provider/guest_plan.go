@@ -248,12 +248,13 @@ func desiredDigests(steps []provision.Step) types.Map {
 	return types.MapValueMust(types.StringType, elems)
 }
 
+// stringListValue is stringList with nil as an empty list: a computed list
+// is known once applied.
 func stringListValue(xs []string) types.List {
-	elems := make([]attr.Value, len(xs))
-	for i, x := range xs {
-		elems[i] = types.StringValue(x)
+	if xs == nil {
+		xs = []string{}
 	}
-	return types.ListValueMust(types.StringType, elems)
+	return stringList(xs)
 }
 
 func healthList(results []provision.CheckResult) types.List {
@@ -266,12 +267,12 @@ func healthList(results []provision.CheckResult) types.List {
 	return types.ListValueMust(healthObjectType, elems)
 }
 
-// kindLabel names a guest of the spec's kind in messages.
-func kindLabel(kind types.String) string {
-	if kind.ValueString() == string(phoenix.KindVM) {
-		return "VM"
+// label names the spec's guest in messages: "CT 950", "VM 8000".
+func (m *guestModel) label() string {
+	if m.Kind.ValueString() == string(phoenix.KindVM) {
+		return "VM " + m.VMID.String()
 	}
-	return "CT"
+	return "CT " + m.VMID.String()
 }
 
 // ModifyPlan does what schema plan modifiers cannot: it refuses what cannot
@@ -298,7 +299,7 @@ func (r *GuestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if spec == nil {
 		return // unknown as a whole: checked once known
 	}
-	label := kindLabel(spec.Kind) + " " + spec.VMID.String()
+	label := spec.label()
 	if spec.Kind.ValueString() == string(phoenix.KindVM) {
 		r.planVM(ctx, &plan, state, spec, label, &resp.Diagnostics)
 	}
