@@ -166,8 +166,9 @@ func foreignSpec(ctx context.Context, g *phoenix.Guest, f lifecycle.Found) *gues
 	return &spec
 }
 
-func kindOf(f lifecycle.Found) phoenix.Kind {
-	if f.Ref.Kind == "qemu" {
+// kindOf is the phoenix kind of a PVE guest reference.
+func kindOf(ref lifecycle.Ref) phoenix.Kind {
+	if ref.Kind == "qemu" {
 		return phoenix.KindVM
 	}
 	return phoenix.KindLXC
