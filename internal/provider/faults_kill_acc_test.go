@@ -17,7 +17,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
 )
@@ -84,11 +83,7 @@ func TestAccFaults_killedMidApply(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			srv := pvesimtest.StartReal(t, pvesim.Options{TaskDuration: 700 * time.Millisecond})
-			api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sim := &testSim{srv: srv, api: api}
+			sim := simOf(t, srv)
 			slow := feature("slow", "#!/bin/bash\ntouch /started\nsleep 2\necho done >> /slow.log\n")
 			mainTF := sim.realProvider() + `
 terraform {

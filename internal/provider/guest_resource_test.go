@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
 )
 
 // testSim starts an in-process simulator for one test.
@@ -30,12 +28,12 @@ type testSim struct {
 
 func startSim(t *testing.T) *testSim {
 	t.Helper()
-	srv, err := pvesim.Start(pvesim.Options{TaskDuration: 20 * time.Millisecond, LockTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatalf("starting pvesim: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	pvesimtest.CheckSchemaAtEnd(t, srv)
+	return startSimOpts(t, pvesim.Options{})
+}
+
+// simOf wraps a started simulator with an API client logged in as root@pam.
+func simOf(t *testing.T, srv *pvesim.Server) *testSim {
+	t.Helper()
 	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
 	if err != nil {
 		t.Fatal(err)
