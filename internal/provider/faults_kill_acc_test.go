@@ -173,16 +173,7 @@ func TestAccFaults_ticketExpiresDuringApply(t *testing.T) {
 // guest that disappeared); a new token converges.
 func TestAccFaults_revokedToken(t *testing.T) {
 	sim := startSim(t)
-	if err := sim.srv.AddUser("ops@pve", "unused"); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.srv.SetACL("/", "ops@pve", "Administrator", true); err != nil {
-		t.Fatal(err)
-	}
-	token, err := sim.srv.AddToken("ops@pve", "tf", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := sim.adminToken(t, "ops@pve")
 	t.Setenv("PROXMOX_VE_API_TOKEN", token)
 	cfg := fmt.Sprintf(`
 provider "phoenix" {

@@ -84,6 +84,23 @@ func (s *testSim) config(t *testing.T, id int) map[string]string {
 	return cfg.Values
 }
 
+// adminToken makes user an Administrator on / and returns its new API token
+// "tf" without privilege separation (PROXMOX_VE_API_TOKEN's value).
+func (s *testSim) adminToken(t *testing.T, user string) string {
+	t.Helper()
+	if err := s.srv.AddUser(user, "unused-user-password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.srv.SetACL("/", user, "Administrator", true); err != nil {
+		t.Fatal(err)
+	}
+	token, err := s.srv.AddToken(user, "tf", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
 func ctConfig(cores, disk int, extra string) string {
 	return fmt.Sprintf(`
 resource "phoenix_guest" "web" {
