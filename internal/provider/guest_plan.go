@@ -339,7 +339,7 @@ func (r *GuestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		plan.PendingRestart = types.ListUnknown(types.StringType)
 		plan.Health = types.ListUnknown(healthObjectType)
 		plan.ProvisioningError = types.StringNull()
-		r.warnRestart(ctx, spec, state, plan.AllowRestart.ValueBool(), label, &resp.Diagnostics)
+		r.warnRestart(plan.Spec, phoenix.Kind(spec.Kind.ValueString()), state, plan.AllowRestart.ValueBool(), label, &resp.Diagnostics)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 	}
 }
@@ -368,15 +368,13 @@ func (r *GuestResource) planProvisioned(ctx context.Context, plan, state *guestR
 	}
 }
 
-// warnRestart warns about changed fields the field table marks as waiting
-// for a restart of a running guest of this kind.
-func (r *GuestResource) warnRestart(ctx context.Context, spec *guestModel, state *guestResourceModel, allow bool, label string, diags *diag.Diagnostics) {
+// warnRestart warns about fields of the planned spec that changed and that
+// the field table marks as waiting for a restart of a running guest of kind.
+func (r *GuestResource) warnRestart(spec types.Object, kind phoenix.Kind, state *guestResourceModel, allow bool, label string, diags *diag.Diagnostics) {
 	if allow || state.Status.ValueString() != "running" || state.Spec.IsNull() {
 		return
 	}
-	planAttrs, _ := types.ObjectValueFrom(ctx, specType.AttrTypes, spec)
-	have, want := state.Spec.Attributes(), planAttrs.Attributes()
-	kind := phoenix.Kind(spec.Kind.ValueString())
+	have, want := state.Spec.Attributes(), spec.Attributes()
 	var needs []string
 	for _, x := range guestFields {
 		if slices.Contains(x.restart, kind) && !want[x.name].Equal(have[x.name]) {
