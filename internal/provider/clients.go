@@ -15,6 +15,9 @@ import (
 type connection struct {
 	mu  sync.Mutex
 	env *lifecycle.Env
+	// defaultNode is the single node of the cluster once looked up: every
+	// operation without a node needs it, and one lookup per run is enough.
+	defaultNode string
 }
 
 // connect returns the connection, logging in when there is none yet.
@@ -53,10 +56,25 @@ func (c *ProviderConfig) env(ctx context.Context, node string, log func(string))
 		node = c.Node
 	}
 	if node == "" {
-		if node, err = lifecycle.DefaultNode(ctx, env); err != nil {
+		if node, err = c.defaultNode(ctx, env); err != nil {
 			return lifecycle.Env{}, err
 		}
 	}
 	env.Node, env.Log, env.SnippetsStorage = node, log, c.SnippetsStorage
 	return env, nil
+}
+
+// defaultNode is lifecycle.DefaultNode, asked once per process; a failure
+// is not kept, so the next operation asks again.
+func (c *ProviderConfig) defaultNode(ctx context.Context, env lifecycle.Env) (string, error) {
+	c.conn.mu.Lock()
+	defer c.conn.mu.Unlock()
+	if c.conn.defaultNode == "" {
+		node, err := lifecycle.DefaultNode(ctx, env)
+		if err != nil {
+			return "", err
+		}
+		c.conn.defaultNode = node
+	}
+	return c.conn.defaultNode, nil
 }

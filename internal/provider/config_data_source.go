@@ -207,11 +207,7 @@ func (d *ConfigDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	m.Guests = make(map[string]guestModel, len(estate.Guests))
 	var lxcIDs, vmIDs []int
 	for _, g := range estate.Guests {
-		var s *phoenix.Scripts
-		if sc, ok := scripts[g.ID]; ok {
-			s = &sc
-		}
-		m.Guests[idKey(g.ID)] = newGuestModel(ctx, g, s)
+		m.Guests[idKey(g.ID)] = estateSpec(ctx, g, scripts)
 		if g.Kind == phoenix.KindVM {
 			vmIDs = append(vmIDs, g.ID)
 		} else {

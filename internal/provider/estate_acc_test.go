@@ -164,16 +164,9 @@ func TestAccEstate_sharedLayouts(t *testing.T) {
 }
 
 func testEstate(t *testing.T, cfgDir string, parallelism int, vms []int) {
-	srv := pvesimtest.StartReal(t, pvesim.Options{PhoenixConfigDir: cfgDir})
-	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim := &testSim{srv: srv, api: api}
 	// The operator's one-time setup for VMs: a storage for cloud-init snippets.
-	if err := api.API().Put(context.Background(), "/storage/local", map[string]string{"content": "iso,vztmpl,backup,import,snippets"}, nil); err != nil {
-		t.Fatal(err)
-	}
+	sim := vmSimOf(t, pvesimtest.StartReal(t, pvesim.Options{PhoenixConfigDir: cfgDir}))
+	api := sim.api
 	work := t.TempDir()
 	root := repoRoot(t)
 	mainTF := sim.realProvider() + fmt.Sprintf(`
@@ -205,7 +198,7 @@ output "guests" { value = module.estate.guests }
 		t.Errorf("the failing stand-in health check must be reported as a warning:\n%s", out)
 	}
 	calls := 0
-	for _, n := range srv.Faults().Counters() {
+	for _, n := range sim.srv.Faults().Counters() {
 		calls += n
 	}
 	t.Logf("apply of 15 containers and %d VMs: %d PVE API requests", len(vms), calls)

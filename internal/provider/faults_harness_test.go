@@ -16,7 +16,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
 )
@@ -312,8 +311,8 @@ func (c stateIsReality) CheckPlan(ctx context.Context, req plancheck.CheckPlanRe
 	}
 }
 
-// startSimOpts is startSim with opts (its task duration and lock timeout
-// unless set).
+// startSimOpts starts an in-process simulator with opts: 20 ms tasks and a
+// 2 s lock timeout unless set.
 func startSimOpts(t *testing.T, opts pvesim.Options) *testSim {
 	t.Helper()
 	if opts.TaskDuration == 0 {
@@ -328,9 +327,5 @@ func startSimOpts(t *testing.T, opts pvesim.Options) *testSim {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	pvesimtest.CheckSchemaAtEnd(t, srv)
-	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testSim{srv: srv, api: api}
+	return simOf(t, srv)
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
 )
@@ -84,11 +83,7 @@ func TestAccFaults_killedMidApply(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			srv := pvesimtest.StartReal(t, pvesim.Options{TaskDuration: 700 * time.Millisecond})
-			api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sim := &testSim{srv: srv, api: api}
+			sim := simOf(t, srv)
 			slow := feature("slow", "#!/bin/bash\ntouch /started\nsleep 2\necho done >> /slow.log\n")
 			mainTF := sim.realProvider() + `
 terraform {
@@ -178,16 +173,7 @@ func TestAccFaults_ticketExpiresDuringApply(t *testing.T) {
 // guest that disappeared); a new token converges.
 func TestAccFaults_revokedToken(t *testing.T) {
 	sim := startSim(t)
-	if err := sim.srv.AddUser("ops@pve", "unused"); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.srv.SetACL("/", "ops@pve", "Administrator", true); err != nil {
-		t.Fatal(err)
-	}
-	token, err := sim.srv.AddToken("ops@pve", "tf", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := sim.adminToken(t, "ops@pve")
 	t.Setenv("PROXMOX_VE_API_TOKEN", token)
 	cfg := fmt.Sprintf(`
 provider "phoenix" {

@@ -132,11 +132,7 @@ func (b *buildRegistry) estate(ctx context.Context, key estateKey) (*estateSpecs
 		}
 		specs := make(map[int]guestModel, len(est.Guests))
 		for _, g := range est.Guests {
-			var s *phoenix.Scripts
-			if sc, ok := scripts[g.ID]; ok {
-				s = &sc
-			}
-			specs[g.ID] = newGuestModel(ctx, g, s)
+			specs[g.ID] = estateSpec(ctx, g, scripts)
 		}
 		e.est = &estateSpecs{key: key, specs: specs}
 	})
@@ -196,7 +192,7 @@ func (c *ProviderConfig) build(ctx context.Context, env lifecycle.Env, in buildI
 	if err := c.ensurePrerequisites(ctx, env, g, in); err != nil {
 		return lifecycle.Outcome{}, err
 	}
-	opts, err := c.options(ctx, in)
+	opts, err := c.options(ctx, in, g)
 	if err != nil {
 		return lifecycle.Outcome{}, err
 	}

@@ -77,7 +77,7 @@ func (r *GuestResource) Create(ctx context.Context, req resource.CreateRequest, 
 
 func (r *GuestResource) label(ctx context.Context, m *guestResourceModel) string {
 	if spec := objAs[guestModel](ctx, m.Spec); spec != nil {
-		return kindLabel(spec.Kind) + " " + spec.VMID.String()
+		return spec.label()
 	}
 	return "guest " + m.ID.ValueString()
 }
@@ -176,7 +176,7 @@ func (r *GuestResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	if kindOf(lifecycle.Found{Ref: obs.Ref}) != g.Kind {
+	if kindOf(obs.Ref) != g.Kind {
 		resp.Diagnostics.AddError("Unable to read "+label, fmt.Sprintf("ID %d is now %s, not the guest in state: remove it from state (terraform state rm) or restore the guest", id, obs.Ref))
 		return
 	}
@@ -217,7 +217,7 @@ func beginImport(ctx context.Context, env lifecycle.Env, id int, state *guestRes
 	if imp.spec != nil {
 		imp.guest = imp.spec.toGuest(ctx)
 	} else {
-		imp.guest = importableGuest(id, kindOf(found))
+		imp.guest = importableGuest(id, kindOf(found.Ref))
 	}
 	return &imp
 }

@@ -104,11 +104,11 @@ type restored struct {
 func restore(ctx context.Context, f lifecycle.Found, id int) restored {
 	label := f.Ref.String()
 	if f.MetaErr != nil {
-		return foreign(ctx, f, id, label+" carries phoenix metadata that cannot be read ("+f.MetaErr.Error()+"); it is imported from PVE's configuration only.")
+		return foreign(label + " carries phoenix metadata that cannot be read (" + f.MetaErr.Error() + "); it is imported from PVE's configuration only.")
 	}
 	if f.Meta == nil || f.Meta.ID != id {
-		return foreign(ctx, f, id, label+" was not created by this provider, so it is imported from PVE's configuration: "+
-			"its template and clone source are unknown to PVE and stay unset in state (they never force its replacement), "+
+		return foreign(label + " was not created by this provider, so it is imported from PVE's configuration: " +
+			"its template and clone source are unknown to PVE and stay unset in state (they never force its replacement), " +
 			"and its feature scripts run once on the next apply unless `provisioned` matches.")
 	}
 	spec, rec, err := decodeRecord(ctx, f.Meta.Record)
@@ -117,7 +117,7 @@ func restore(ctx context.Context, f lifecycle.Found, id int) restored {
 		if err != nil {
 			why = "cannot be read (" + err.Error() + ")"
 		}
-		out := foreign(ctx, f, id, label+"'s recorded definition "+why+"; it is imported from PVE's configuration.")
+		out := foreign(label + "'s recorded definition " + why + "; it is imported from PVE's configuration.")
 		out.prov = f.Meta.Provisioned
 		return out
 	}
@@ -136,7 +136,7 @@ func restore(ctx context.Context, f lifecycle.Found, id int) restored {
 // foreign is the import of a guest without usable metadata: every field
 // PVE holds is observed (see foreignSpec), and the creation-only inputs PVE
 // cannot tell are recorded as unrestored.
-func foreign(_ context.Context, f lifecycle.Found, id int, warning string) restored {
+func foreign(warning string) restored {
 	out := restored{warnings: []string{warning}}
 	for _, x := range guestFields {
 		if x.untold {
@@ -166,8 +166,9 @@ func foreignSpec(ctx context.Context, g *phoenix.Guest, f lifecycle.Found) *gues
 	return &spec
 }
 
-func kindOf(f lifecycle.Found) phoenix.Kind {
-	if f.Ref.Kind == "qemu" {
+// kindOf is the phoenix kind of a PVE guest reference.
+func kindOf(ref lifecycle.Ref) phoenix.Kind {
+	if ref.Kind == "qemu" {
 		return phoenix.KindVM
 	}
 	return phoenix.KindLXC
@@ -194,17 +195,17 @@ func importableGuest(id int, kind phoenix.Kind) *phoenix.Guest {
 // importDefaults gives an imported state the schema defaults and empty
 // computed values, as a create would, then what the record restores.
 func importDefaults(state *guestResourceModel, r restored) {
-	state.Started, state.AllowRestart = types.BoolValue(true), types.BoolValue(false)
-	state.TaintOnFailure, state.HealthChecksWarnOnly = types.BoolValue(true), types.BoolValue(false)
-	if s := r.set; s != nil {
-		state.Started, state.AllowRestart = types.BoolValue(s.Started), types.BoolValue(s.AllowRestart)
-		state.TaintOnFailure, state.HealthChecksWarnOnly = types.BoolValue(s.Taint), types.BoolValue(s.WarnOnly)
-		state.Node = optString(s.Node)
-		state.ScriptTimeoutSeconds = types.Int64PointerValue(s.ScriptTimeout)
-		if s.ConfigDir != "" {
-			state.Estate = types.ObjectValueMust(estateType.AttrTypes, map[string]attr.Value{
-				"config_dir": types.StringValue(s.ConfigDir), "features_dir": optString(s.FeaturesDir)})
-		}
+	s := settings{Started: true, Taint: true} // the schema's defaults
+	if r.set != nil {
+		s = *r.set
+	}
+	state.Started, state.AllowRestart = types.BoolValue(s.Started), types.BoolValue(s.AllowRestart)
+	state.TaintOnFailure, state.HealthChecksWarnOnly = types.BoolValue(s.Taint), types.BoolValue(s.WarnOnly)
+	state.Node = optString(s.Node)
+	state.ScriptTimeoutSeconds = types.Int64PointerValue(s.ScriptTimeout)
+	if s.ConfigDir != "" {
+		state.Estate = types.ObjectValueMust(estateType.AttrTypes, map[string]attr.Value{
+			"config_dir": types.StringValue(s.ConfigDir), "features_dir": optString(s.FeaturesDir)})
 	}
 	elems := map[string]attr.Value{}
 	for k, v := range r.prov {

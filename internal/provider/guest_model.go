@@ -189,6 +189,16 @@ func newGuestModel(ctx context.Context, g *phoenix.Guest, scripts *phoenix.Scrip
 	return m
 }
 
+// estateSpec is guest g as phoenix_config exposes it, with its scripts when
+// scripts (from readEstate) resolved them.
+func estateSpec(ctx context.Context, g *phoenix.Guest, scripts map[int]phoenix.Scripts) guestModel {
+	var s *phoenix.Scripts
+	if sc, ok := scripts[g.ID]; ok {
+		s = &sc
+	}
+	return newGuestModel(ctx, g, s)
+}
+
 // setScripts sets the features, health checks and scripts, with the paths
 // resolved against features_dir when scripts is set.
 func (m *guestModel) setScripts(ctx context.Context, g *phoenix.Guest, scripts *phoenix.Scripts) {

@@ -98,8 +98,9 @@ func specChecks(ctx context.Context, spec *guestModel, warnOnly bool) ([]provisi
 	return out, diags
 }
 
-// options builds the lifecycle options of an operation.
-func (c *ProviderConfig) options(ctx context.Context, in buildInput) (lifecycle.Options, error) {
+// options builds the lifecycle options of an operation on g, in's spec as
+// the domain model.
+func (c *ProviderConfig) options(ctx context.Context, in buildInput, g *phoenix.Guest) (lifecycle.Options, error) {
 	timeout := provision.DefaultStepTimeout
 	if in.set.ScriptTimeout != nil {
 		timeout = time.Duration(*in.set.ScriptTimeout) * time.Second
@@ -107,7 +108,6 @@ func (c *ProviderConfig) options(ctx context.Context, in buildInput) (lifecycle.
 	steps, diags := specSteps(ctx, &in.spec, timeout)
 	checks, d := specChecks(ctx, &in.spec, in.set.WarnOnly)
 	diags.Append(d...)
-	g := in.spec.toGuest(ctx)
 	ctxJSON, err := guestContext(g)
 	if err != nil {
 		diags.AddError("Unable to build the feature scripts' context", err.Error())
@@ -248,12 +248,13 @@ func desiredDigests(steps []provision.Step) types.Map {
 	return types.MapValueMust(types.StringType, elems)
 }
 
+// stringListValue is stringList with nil as an empty list: a computed list
+// is known once applied.
 func stringListValue(xs []string) types.List {
-	elems := make([]attr.Value, len(xs))
-	for i, x := range xs {
-		elems[i] = types.StringValue(x)
+	if xs == nil {
+		xs = []string{}
 	}
-	return types.ListValueMust(types.StringType, elems)
+	return stringList(xs)
 }
 
 func healthList(results []provision.CheckResult) types.List {
@@ -266,12 +267,12 @@ func healthList(results []provision.CheckResult) types.List {
 	return types.ListValueMust(healthObjectType, elems)
 }
 
-// kindLabel names a guest of the spec's kind in messages.
-func kindLabel(kind types.String) string {
-	if kind.ValueString() == string(phoenix.KindVM) {
-		return "VM"
+// label names the spec's guest in messages: "CT 950", "VM 8000".
+func (m *guestModel) label() string {
+	if m.Kind.ValueString() == string(phoenix.KindVM) {
+		return "VM " + m.VMID.String()
 	}
-	return "CT"
+	return "CT " + m.VMID.String()
 }
 
 // ModifyPlan does what schema plan modifiers cannot: it refuses what cannot
@@ -298,7 +299,7 @@ func (r *GuestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if spec == nil {
 		return // unknown as a whole: checked once known
 	}
-	label := kindLabel(spec.Kind) + " " + spec.VMID.String()
+	label := spec.label()
 	if spec.Kind.ValueString() == string(phoenix.KindVM) {
 		r.planVM(ctx, &plan, state, spec, label, &resp.Diagnostics)
 	}
@@ -338,7 +339,7 @@ func (r *GuestResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		plan.PendingRestart = types.ListUnknown(types.StringType)
 		plan.Health = types.ListUnknown(healthObjectType)
 		plan.ProvisioningError = types.StringNull()
-		r.warnRestart(ctx, spec, state, plan.AllowRestart.ValueBool(), label, &resp.Diagnostics)
+		r.warnRestart(plan.Spec, phoenix.Kind(spec.Kind.ValueString()), state, plan.AllowRestart.ValueBool(), label, &resp.Diagnostics)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 	}
 }
@@ -367,15 +368,13 @@ func (r *GuestResource) planProvisioned(ctx context.Context, plan, state *guestR
 	}
 }
 
-// warnRestart warns about changed fields the field table marks as waiting
-// for a restart of a running guest of this kind.
-func (r *GuestResource) warnRestart(ctx context.Context, spec *guestModel, state *guestResourceModel, allow bool, label string, diags *diag.Diagnostics) {
+// warnRestart warns about fields of the planned spec that changed and that
+// the field table marks as waiting for a restart of a running guest of kind.
+func (r *GuestResource) warnRestart(spec types.Object, kind phoenix.Kind, state *guestResourceModel, allow bool, label string, diags *diag.Diagnostics) {
 	if allow || state.Status.ValueString() != "running" || state.Spec.IsNull() {
 		return
 	}
-	planAttrs, _ := types.ObjectValueFrom(ctx, specType.AttrTypes, spec)
-	have, want := state.Spec.Attributes(), planAttrs.Attributes()
-	kind := phoenix.Kind(spec.Kind.ValueString())
+	have, want := state.Spec.Attributes(), spec.Attributes()
 	var needs []string
 	for _, x := range guestFields {
 		if slices.Contains(x.restart, kind) && !want[x.name].Equal(have[x.name]) {

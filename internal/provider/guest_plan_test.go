@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/phoenix"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 )
@@ -76,7 +77,7 @@ func TestRestartWarningsFromFieldTable(t *testing.T) {
 		change(&plan)
 		var diags diag.Diagnostics
 		sm := &guestResourceModel{Status: types.StringValue("running"), Spec: specObjectMust(&state)}
-		(&GuestResource{}).warnRestart(ctx, &plan, sm, false, "guest 999", &diags)
+		(&GuestResource{}).warnRestart(specObjectMust(&plan), phoenix.Kind(kind), sm, false, "guest 999", &diags)
 		if len(diags) == 0 {
 			return ""
 		}

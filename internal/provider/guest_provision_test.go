@@ -33,12 +33,7 @@ func TestMain(m *testing.M) {
 // with the host key pinned.
 func startRealSim(t *testing.T) *testSim {
 	t.Helper()
-	srv := pvesimtest.StartReal(t, pvesim.Options{})
-	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testSim{srv: srv, api: api}
+	return simOf(t, pvesimtest.StartReal(t, pvesim.Options{}))
 }
 
 // realProvider adds the ssh block: password auth, the simulator's host key.

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
 )
 
 // testSim starts an in-process simulator for one test.
@@ -30,12 +28,12 @@ type testSim struct {
 
 func startSim(t *testing.T) *testSim {
 	t.Helper()
-	srv, err := pvesim.Start(pvesim.Options{TaskDuration: 20 * time.Millisecond, LockTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatalf("starting pvesim: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	pvesimtest.CheckSchemaAtEnd(t, srv)
+	return startSimOpts(t, pvesim.Options{})
+}
+
+// simOf wraps a started simulator with an API client logged in as root@pam.
+func simOf(t *testing.T, srv *pvesim.Server) *testSim {
+	t.Helper()
 	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +82,23 @@ func (s *testSim) config(t *testing.T, id int) map[string]string {
 		t.Fatal(err)
 	}
 	return cfg.Values
+}
+
+// adminToken makes user an Administrator on / and returns its new API token
+// "tf" without privilege separation (PROXMOX_VE_API_TOKEN's value).
+func (s *testSim) adminToken(t *testing.T, user string) string {
+	t.Helper()
+	if err := s.srv.AddUser(user, "unused-user-password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.srv.SetACL("/", user, "Administrator", true); err != nil {
+		t.Fatal(err)
+	}
+	token, err := s.srv.AddToken(user, "tf", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
 }
 
 func ctConfig(cores, disk int, extra string) string {

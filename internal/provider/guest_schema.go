@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"strings"
+
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	dschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -135,7 +137,7 @@ var guestFields = []field{
 		is(pctOptionRule).restartsOn(lxc),
 	f("lxc_options", fStringList, "Raw `lxc.*` lines written to `/etc/pve/lxc/ID.conf` over SSH (no API exists for them).").is(lxcOptionRule).restartsOn(lxc),
 	f("apparmor_profile", fString, "AppArmor profile (`lxc.apparmor.profile`).").is(expect("AppArmor profile", "a profile name without spaces",
-		func(v string) bool { return v != "" && !containsSpace(v) })).restartsOn(lxc),
+		func(v string) bool { return v != "" && !strings.ContainsAny(v, " \t\n\r") })).restartsOn(lxc),
 	f("apparmor_manages_nesting", fBool, "Whether the AppArmor profile handles nesting (informational)."),
 	f("gpus", fStringList, "GPU indices passed through (`gpu_assignment`).").is(gpuRule).restartsOn(lxc),
 	f("mount_points", fObjectList, "Volumes (`volumes`, `zfs_volumes`) and shared bind mounts (`shared_volumes`), matched by `path`.",
@@ -186,15 +188,6 @@ var guestFields = []field{
 	f("extra_json", fString, "The entry's keys the model does not represent (vllm_*, portainer_role...), as a JSON object; handed to feature scripts. Only its digest is stored in PVE.").
 		is(jsonObjectRule),
 	f("source", fString, "Where the guest is defined: `file: JSON path`."),
-}
-
-func containsSpace(s string) bool {
-	for _, c := range s {
-		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-			return true
-		}
-	}
-	return false
 }
 
 // guestAttributes is the data source's view: every field computed.

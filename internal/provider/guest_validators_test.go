@@ -152,21 +152,25 @@ func TestSpecValidators(t *testing.T) {
 		t.Fatalf("a valid spec must pass: %v", d)
 	}
 	for _, c := range specValidatorCases {
-		t.Run(c.want, func(t *testing.T) {
-			diags := validate(t, c.set)
-			var got []string
-			for _, d := range diags {
-				got = append(got, d.Detail)
-				if d.Severity == tfprotov6.DiagnosticSeverityError && strings.Contains(d.Detail, c.want) && d.Attribute != nil {
-					if len(diags) != 1 {
-						t.Errorf("want one error, got %d: %v", len(diags), diags)
-					}
-					return
-				}
-			}
-			t.Fatalf("want an error with its attribute path containing\n  %s\ngot\n  %s", c.want, strings.Join(got, "\n  "))
-		})
+		t.Run(c.want, func(t *testing.T) { wantAttributeError(t, validate(t, c.set), c.want, true) })
 	}
+}
+
+// wantAttributeError fails unless diags hold an error on an attribute whose
+// detail contains want (only: and no other diagnostic).
+func wantAttributeError(t *testing.T, diags []*tfprotov6.Diagnostic, want string, only bool) {
+	t.Helper()
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.Detail)
+		if d.Severity == tfprotov6.DiagnosticSeverityError && strings.Contains(d.Detail, want) && d.Attribute != nil {
+			if only && len(diags) != 1 {
+				t.Errorf("want one error, got %d: %v", len(diags), diags)
+			}
+			return
+		}
+	}
+	t.Fatalf("want an error with its attribute path containing\n  %s\ngot\n  %s", want, strings.Join(got, "\n  "))
 }
 
 // The same rules at plan time through Terraform: the error names the path.

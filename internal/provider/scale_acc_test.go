@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
-	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/pve"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesim"
 	"github.com/phoenix-hypervisor/terraform-provider-phoenix/internal/sim/pvesimtest"
 )
@@ -187,12 +186,9 @@ func taskList(t *testing.T, s *testSim, typ string) []taskEntry {
 // vmSimOf wraps a started simulator whose local storage takes snippets.
 func vmSimOf(t *testing.T, srv *pvesim.Server) *testSim {
 	t.Helper()
-	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
-	if err != nil {
+	sim := simOf(t, srv)
+	if err := sim.api.API().Put(context.Background(), "/storage/local", map[string]string{"content": "iso,vztmpl,backup,import,snippets"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := api.API().Put(context.Background(), "/storage/local", map[string]string{"content": "iso,vztmpl,backup,import,snippets"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	return &testSim{srv: srv, api: api}
+	return sim
 }

@@ -80,16 +80,7 @@ resource "phoenix_guest" "vm" {
 
 func TestAccSecurity_secretsStayOut(t *testing.T) {
 	sim := startVMSim(t)
-	if err := sim.srv.AddUser("ops@pve", "unused-user-password"); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.srv.SetACL("/", "ops@pve", "Administrator", true); err != nil {
-		t.Fatal(err)
-	}
-	token, err := sim.srv.AddToken("ops@pve", "tf", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := sim.adminToken(t, "ops@pve")
 	_, tokenSecret, _ := strings.Cut(token, "=")
 	key := string(sim.srv.SSHPrivateKey())
 	keyLines := strings.Split(strings.TrimSpace(key), "\n")

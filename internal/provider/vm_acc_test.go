@@ -30,15 +30,7 @@ const vmTestKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExa
 // snippets, as a phoenix host running VMs needs for their cloud-init.
 func startVMSim(t *testing.T) *testSim {
 	t.Helper()
-	srv := pvesimtest.StartReal(t, pvesim.Options{AgentBootDelay: 200 * time.Millisecond})
-	api, err := pve.New(pve.Config{Endpoint: srv.Endpoint(), Username: srv.Username(), Password: srv.Password(), CAPEM: string(srv.CACertPEM())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := api.API().Put(context.Background(), "/storage/local", map[string]string{"content": "iso,vztmpl,backup,import,snippets"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	return &testSim{srv: srv, api: api}
+	return vmSimOf(t, pvesimtest.StartReal(t, pvesim.Options{AgentBootDelay: 200 * time.Millisecond}))
 }
 
 // marker is an inline feature script that leaves /etc/phoenix/markers/<name>.
