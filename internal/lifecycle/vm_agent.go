@@ -17,14 +17,15 @@ import (
 // agentTarget runs provisioning inside a VM through the QEMU guest agent:
 // agent/file-write for files, agent/exec + exec-status for commands.
 type agentTarget struct {
-	api *pve.Client
-	ref pve.Ref
+	api  *pve.Client
+	ref  pve.Ref
+	logf func(format string, args ...any)
 	// poll is the exec-status schedule.
 	poll pve.Backoff
 }
 
-func newAgentTarget(api *pve.Client, ref pve.Ref) agentTarget {
-	return agentTarget{api: api, ref: ref, poll: pve.Backoff{Initial: 50 * time.Millisecond, Max: time.Second}}
+func newAgentTarget(env Env, ref pve.Ref) agentTarget {
+	return agentTarget{api: env.API, ref: ref, logf: env.logf, poll: pve.Backoff{Initial: 50 * time.Millisecond, Max: time.Second}}
 }
 
 // agentChunk is the most raw bytes one file-write carries: its content is
@@ -40,7 +41,7 @@ func (t agentTarget) Push(ctx context.Context, path string, data []byte, mode os
 		}
 		return t.run(ctx, fmt.Sprintf("chmod %04o %s", mode.Perm(), pve.ShellQuote(path)))
 	}
-	var parts []string
+	var parts, backwards []string
 	for i := 0; i*agentChunk < len(data); i++ {
 		part := fmt.Sprintf("%s.phoenix-part-%04d", path, i)
 		end := min((i+1)*agentChunk, len(data))
@@ -48,9 +49,13 @@ func (t agentTarget) Push(ctx context.Context, path string, data []byte, mode os
 			return err
 		}
 		parts = append(parts, pve.ShellQuote(part))
+		backwards = append([]string{pve.ShellQuote(part)}, backwards...)
 	}
+	// Repeatable (Exec may run it again): the parts go last part first, so
+	// while the first part is there, all are, and the join has yet to finish.
 	q := pve.ShellQuote(path)
-	return t.run(ctx, fmt.Sprintf("cat %s > %s && rm -f %s && chmod %04o %s", strings.Join(parts, " "), q, strings.Join(parts, " "), mode.Perm(), q))
+	return t.run(ctx, fmt.Sprintf("if [ -e %s ]; then cat %s > %s && rm -f %s; fi && chmod %04o %s",
+		parts[0], strings.Join(parts, " "), q, strings.Join(backwards, " "), mode.Perm(), q))
 }
 
 // run runs a shell line in the guest and fails unless it exits 0.
@@ -65,10 +70,16 @@ func (t agentTarget) run(ctx context.Context, line string) error {
 	return nil
 }
 
+// execAttempts bounds the runs of one command whose results were lost.
+const execAttempts = 3
+
 // Exec starts the command through the agent and polls exec-status until it
 // exits. The agent passes no environment, so variables go through env(1).
 // At the request's timeout the command is killed (the agent's pid is the
-// guest's) and reported as timed out.
+// guest's) and reported as timed out. When the answer reporting the exit is
+// lost, the result is gone with it (QGA forgets the pid once it reported
+// it): the command runs again, as every command run here may (provisioning
+// steps are idempotent, file joins are written to be repeatable).
 func (t agentTarget) Exec(ctx context.Context, req provision.ExecRequest, out provision.LineSink) (provision.ExecResult, error) {
 	argv := req.Argv
 	if len(req.Env) > 0 {
@@ -78,6 +89,17 @@ func (t agentTarget) Exec(ctx context.Context, req provision.ExecRequest, out pr
 	if len(req.Stdin) > 64*1024 {
 		return provision.ExecResult{}, fmt.Errorf("%s: agent exec input of %d bytes exceeds PVE's 64 KiB", t.ref, len(req.Stdin))
 	}
+	for attempt := 1; ; attempt++ {
+		res, err := t.execOnce(ctx, argv, req, out)
+		if !errors.Is(err, pve.ErrAgentExecForgotten) || attempt == execAttempts {
+			return res, err
+		}
+		t.logf("%s: the result of %q was lost on its way back: running it again", t.ref, req.Argv)
+	}
+}
+
+// execOnce is one run of Exec's command.
+func (t agentTarget) execOnce(ctx context.Context, argv []string, req provision.ExecRequest, out provision.LineSink) (provision.ExecResult, error) {
 	pid, err := t.api.AgentExec(ctx, t.ref, argv, req.Stdin)
 	if err != nil {
 		return provision.ExecResult{}, err

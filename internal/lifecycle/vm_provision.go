@@ -39,7 +39,7 @@ func provisionVM(ctx context.Context, env Env, out Outcome, g *phoenix.Guest, op
 			return out, err
 		}
 	}
-	target := newAgentTarget(env.API, ref)
+	target := newAgentTarget(env, ref)
 	if scripts {
 		var host provision.Host
 		if env.Shell != nil {
@@ -135,7 +135,7 @@ const templateReset = "cloud-init clean --logs --seed >/dev/null 2>&1 || cloud-i
 func finalizeTemplate(ctx context.Context, env Env, ref pve.Ref, running bool) error {
 	if running {
 		env.logf("%s: resetting cloud-init state and machine-id for clones", ref)
-		if err := newAgentTarget(env.API, ref).run(ctx, templateReset); err != nil {
+		if err := newAgentTarget(env, ref).run(ctx, templateReset); err != nil {
 			return fmt.Errorf("%s: finalising the template: %w", ref, err)
 		}
 		env.logf("%s: shutting down", ref)

@@ -463,3 +463,46 @@ func TestInspectVMBootDiskStorage(t *testing.T) {
 		t.Fatalf("inspect: exists=%v storage=%q err=%v, want the boot disk's storage local-lvm", f.Exists, f.Storage, err)
 	}
 }
+
+// QGA forgets a command once exec-status reported its exit: when that answer
+// is lost, the repeated poll finds no such pid, and the command is run again
+// (provisioning steps are idempotent) instead of failing the apply.
+func TestVMExecStatusAnswerLost(t *testing.T) {
+	env, srv := vmEnv(t)
+	ctx := context.Background()
+	g := vmGuest(8500, "lost")
+	// The latency lets the command exit before the poll is handled, so the
+	// lost answer is the one that reported the exit.
+	srv.Faults().AddFault(pvesim.FaultRule{Method: "GET", Path: "/nodes/{node}/qemu/{vmid}/agent/exec-status",
+		Drop: pvesim.DropAfter, Latency: 300 * time.Millisecond, Count: 1})
+	if _, err := CreateVM(ctx, env, g, vmOpts(g, feature("once"))); err != nil {
+		t.Fatalf("a lost exec-status answer failed the create: %v", err)
+	}
+	if !fileExists(srv, 8500, "etc/phoenix/markers/once") {
+		t.Fatal("the feature did not run")
+	}
+}
+
+// A file in parts is joined by a command that may run again: when the
+// answer to its join is lost, the rerun leaves the file whole.
+func TestVMFileJoinAnswerLost(t *testing.T) {
+	env, srv := vmEnv(t)
+	ctx := context.Background()
+	g := vmGuest(8600, "join")
+	out, err := CreateVM(ctx, env, g, vmOpts(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(strings.Repeat("0123456789abcdef", 2*agentChunk/16+7))
+	srv.Faults().AddFault(pvesim.FaultRule{Method: "GET", Path: "/nodes/{node}/qemu/{vmid}/agent/exec-status",
+		Drop: pvesim.DropAfter, Latency: 300 * time.Millisecond, Count: 1})
+	if err := newAgentTarget(env, out.Ref).Push(ctx, "/root/joined", data, 0o600); err != nil {
+		t.Fatalf("a lost answer to the join failed the write: %v", err)
+	}
+	if got := guestFile(t, srv, 8600, "root/joined"); got != string(data) {
+		t.Fatalf("joined file has %d bytes, want %d", len(got), len(data))
+	}
+	if fileExists(srv, 8600, "root/joined.phoenix-part-0000") || fileExists(srv, 8600, "root/joined.phoenix-part-0002") {
+		t.Fatal("parts left behind")
+	}
+}

@@ -3,6 +3,7 @@ package pve
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -175,6 +176,11 @@ type AgentExecStatus struct {
 	ErrTruncated bool
 }
 
+// ErrAgentExecForgotten is exec-status of a pid the agent does not know. QGA
+// forgets a command once it has reported its exit, so for a pid just started
+// it means that report was made and its answer lost: the result is gone.
+var ErrAgentExecForgotten = errors.New("the guest agent no longer knows the command (its exit was reported in an answer that was lost)")
+
 // AgentExecStatus polls a command started with AgentExec once.
 func (c *Client) AgentExecStatus(ctx context.Context, ref Ref, pid int) (AgentExecStatus, error) {
 	var raw struct {
@@ -188,6 +194,9 @@ func (c *Client) AgentExecStatus(ctx context.Context, ref Ref, pid int) (AgentEx
 	}
 	path := ref.path("/agent/exec-status?pid=" + strconv.Itoa(pid))
 	if err := c.get(ctx, path, &raw); err != nil {
+		if ae := asAPIError(err); ae != nil && strings.Contains(ae.Msg, "guest-exec-status' failed - Invalid parameter 'pid'") {
+			return AgentExecStatus{}, fmt.Errorf("%w: %w", ErrAgentExecForgotten, err)
+		}
 		return AgentExecStatus{}, err
 	}
 	return AgentExecStatus{Exited: raw.Exited != 0, ExitCode: int(raw.ExitCode), Signal: int(raw.Signal),
