@@ -59,8 +59,8 @@ func inspectAt(ctx context.Context, env Env, ref Ref) (Found, error) {
 	return f, nil
 }
 
-// kindOf is the phoenix kind of a PVE guest reference.
-func kindOf(ref Ref) phoenix.Kind {
+// KindOf is the phoenix kind of a PVE guest reference.
+func KindOf(ref Ref) phoenix.Kind {
 	if ref.Kind == pve.QEMU {
 		return phoenix.KindVM
 	}
@@ -69,7 +69,7 @@ func kindOf(ref Ref) phoenix.Kind {
 
 // Ours reports whether the guest carries this provider's metadata for g.
 func (f Found) Ours(g *phoenix.Guest) bool {
-	return f.Exists && f.Meta != nil && f.Meta.ID == g.ID && f.Meta.Kind == g.Kind && kindOf(f.Ref) == g.Kind
+	return f.Exists && f.Meta != nil && f.Meta.ID == g.ID && f.Meta.Kind == g.Kind && KindOf(f.Ref) == g.Kind
 }
 
 // Ready reports whether g, found as f, is finished as a prerequisite of other
@@ -131,7 +131,7 @@ func settleCreate(ctx context.Context, env Env, ref Ref) (exists bool, err error
 // inputs g asks for. Provisioning then resumes from the scripts that already
 // ran. Any other guest with the ID is refused: it is not ours to change.
 func adopt(ctx context.Context, env Env, ref Ref, g *phoenix.Guest, opts *Options, out *Outcome) error {
-	if kindOf(ref) != g.Kind {
+	if KindOf(ref) != g.Kind {
 		return kindMismatch(ref, g)
 	}
 	f, err := inspectAt(ctx, env, ref) // the caller located it just now

@@ -176,7 +176,7 @@ func (r *GuestResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	if kindOf(obs.Ref) != g.Kind {
+	if lifecycle.KindOf(obs.Ref) != g.Kind {
 		resp.Diagnostics.AddError("Unable to read "+label, fmt.Sprintf("ID %d is now %s, not the guest in state: remove it from state (terraform state rm) or restore the guest", id, obs.Ref))
 		return
 	}
@@ -217,7 +217,7 @@ func beginImport(ctx context.Context, env lifecycle.Env, id int, state *guestRes
 	if imp.spec != nil {
 		imp.guest = imp.spec.toGuest(ctx)
 	} else {
-		imp.guest = importableGuest(id, kindOf(found.Ref))
+		imp.guest = importableGuest(id, lifecycle.KindOf(found.Ref))
 	}
 	return &imp
 }

@@ -166,14 +166,6 @@ func foreignSpec(ctx context.Context, g *phoenix.Guest, f lifecycle.Found) *gues
 	return &spec
 }
 
-// kindOf is the phoenix kind of a PVE guest reference.
-func kindOf(ref lifecycle.Ref) phoenix.Kind {
-	if ref.Kind == "qemu" {
-		return phoenix.KindVM
-	}
-	return phoenix.KindLXC
-}
-
 // importableGuest is a model with every PVE-held field marked as managed, so
 // lifecycle.Read observes all of them for an imported guest.
 func importableGuest(id int, kind phoenix.Kind) *phoenix.Guest {
